@@ -1,0 +1,48 @@
+"""Small domain errors raised by the core; the front ends turn them into replies."""
+
+from __future__ import annotations
+
+__all__ = [
+    "WenkuError",
+    "EmptyQuery",
+    "QueryTooLong",
+    "DocumentNotFound",
+    "UnreadableFile",
+    "DuplicateDocument",
+]
+
+
+class WenkuError(Exception):
+    """Base class: a refusal the user should be told about, never a crash."""
+
+
+class EmptyQuery(WenkuError):
+    """The search input holds no letter or digit to search for."""
+
+
+class QueryTooLong(WenkuError):
+    def __init__(self, limit: int):
+        super().__init__(f"search term longer than {limit} characters")
+        self.limit = limit
+
+
+class DocumentNotFound(WenkuError):
+    def __init__(self, document_id: int | str):
+        super().__init__(f"no document {document_id}")
+        self.document_id = document_id
+
+
+class UnreadableFile(WenkuError):
+    """A file that cannot be turned into a document; ``reason`` is shown to users."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class DuplicateDocument(WenkuError):
+    def __init__(self, existing_id: int, existing_title: str):
+        super().__init__(f"exact duplicate of document {existing_id}")
+        self.existing_id = existing_id
+        self.existing_title = existing_title

@@ -1,0 +1,133 @@
+"""Turn the bytes of an uploaded or imported file into plain text.
+
+Each reader raises :class:`UnreadableFile` with a reason a person can act on;
+nothing else escapes, so one bad file never stops a batch.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import PurePath
+
+from .errors import UnreadableFile
+
+__all__ = ["SUPPORTED_SUFFIXES", "MAX_FILE_BYTES", "read_text", "decode_text"]
+
+SUPPORTED_SUFFIXES = (".txt", ".docx", ".md", ".pdf")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+#: A .docx is a zip: refuse one that would inflate past this (a zip bomb).
+MAX_DOCX_INFLATED = 50 * 1024 * 1024
+
+
+def _cjk_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    cjk = sum(1 for char in text if "\u4e00" <= char <= "\u9fff")
+    return cjk / len(text)
+
+
+def decode_text(name: str, data: bytes) -> str:
+    """Decode .txt bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (a superset of GBK)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _cjk_ratio(text) > 0.2:
+        return text
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None:
+        return str(best)
+    if text is not None:
+        return text
+    raise UnreadableFile(name, "无法识别文字编码（支持 UTF-8、GBK、GB18030）")
+
+
+def _read_docx(name: str, data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+            if inflated > MAX_DOCX_INFLATED:
+                raise UnreadableFile(name, "文件解压后过大，疑似压缩炸弹")
+            if "word/document.xml" not in archive.namelist():
+                raise UnreadableFile(name, "不是有效的 Word 文档")
+    except zipfile.BadZipFile:
+        raise UnreadableFile(name, "不是有效的 .docx 文件（文件损坏或格式不符）") from None
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as error:  # python-docx raises many kinds on a malformed package
+        raise UnreadableFile(name, f"Word 文档无法解析：{type(error).__name__}") from None
+    lines = [paragraph.text for paragraph in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" ".join(cell.text for cell in row.cells))
+    return "\n".join(lines)
+
+
+_MARKDOWN_PREFIX = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)")
+_MARKDOWN_INLINE = re.compile(r"(\*\*|__|`|~~)")
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+def _read_markdown(name: str, data: bytes) -> str:
+    lines = []
+    for line in decode_text(name, data).splitlines():
+        if re.fullmatch(r"\s*([-*_]\s*){3,}", line) or line.strip().startswith("```"):
+            continue
+        line = _MARKDOWN_PREFIX.sub("", line)
+        line = _MARKDOWN_LINK.sub(r"\1", line)
+        lines.append(_MARKDOWN_INLINE.sub("", line))
+    return "\n".join(lines)
+
+
+def _read_pdf(name: str, data: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise UnreadableFile(name, "PDF 已加密，无法读取")
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    except UnreadableFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
+        raise UnreadableFile(name, f"PDF 文件损坏：{type(error).__name__}") from None
+    if not text.strip():
+        raise UnreadableFile(name, "PDF 中没有可提取的文字（可能是扫描件）")
+    return text
+
+
+def read_text(name: str, data: bytes) -> str:
+    """The text of a file named ``name`` (the suffix picks the reader)."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnreadableFile(name, f"不支持的文件类型（支持 {'、'.join(SUPPORTED_SUFFIXES)}）")
+    if len(data) > MAX_FILE_BYTES:
+        raise UnreadableFile(name, f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    if not data.strip():
+        raise UnreadableFile(name, "文件是空的")
+    if suffix == ".docx":
+        text = _read_docx(name, data)
+    elif suffix == ".pdf":
+        text = _read_pdf(name, data)
+    elif suffix == ".md":
+        text = _read_markdown(name, data)
+    else:
+        text = decode_text(name, data)
+    if "\x00" in text:
+        raise UnreadableFile(name, "文件内容不是文字（可能是二进制文件改了后缀）")
+    return text

@@ -1,0 +1,252 @@
+"""Every user-facing string of the bot and the command line, in one place.
+
+Functions take core objects and return plain text; the front ends send it
+as a text segment, so nothing here ever becomes a QQ code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from .errors import (
+    DocumentNotFound,
+    EmptyQuery,
+    QueryTooLong,
+    UnreadableFile,
+    WenkuError,
+)
+from .search import ResultPage
+from .store import StoredDocument
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# -- small pieces -------------------------------------------------------------
+
+
+def local_date(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
+
+
+def length(chars: int) -> str:
+    return f"{chars}字"
+
+
+def document_line(document: StoredDocument) -> str:
+    return f"#{document.id} {document.title}\n   {document.category} · {local_date(document.imported_at)} · {length(document.chars)}"
+
+
+# -- search ---------------------------------------------------------------------
+
+PAGING_HINT = "发送「下一页」「上一页」翻页，「摘要 编号」看预览，会员发送「全文 编号」获取全文。"
+
+
+def subscribe_call(contact: str) -> str:
+    return f"开通会员看全文：{contact}"
+
+
+def search_results(page: ResultPage, *, free_group: bool, contact: str) -> str:
+    ranking = page.ranking
+    words = " ".join(ranking.terms)
+    total = f"{ranking.total}+" if ranking.capped else str(ranking.total)
+    lines = [f"「{words}」共找到 {total} 篇，第 {page.page}/{page.pages} 页："]
+    for number, hit in enumerate(page.hits, start=(page.page - 1) * 5 + 1):
+        lines.append(f"{number}. {document_line(hit.document)}\n   {hit.snippet}")
+    lines.append(PAGING_HINT)
+    if free_group:
+        lines.append(subscribe_call(contact))
+    return "\n".join(lines)
+
+
+def no_results(
+    terms: Sequence[str],
+    similar_titles: Sequence[tuple[int, str]],
+    per_term: dict[str, int],
+    categories: Sequence[tuple[str, int]],
+) -> str:
+    words = " ".join(terms)
+    lines = [f"没有找到同时包含「{words}」的文档。" if len(terms) > 1 else f"没有找到包含「{words}」的文档。"]
+    found_alone = [f"「{term}」{count} 篇" for term, count in per_term.items() if count]
+    if found_alone:
+        lines.append("单独搜索时：" + "，".join(found_alone) + "，可以少用一个词再试。")
+    if similar_titles:
+        lines.append("相近的标题：")
+        lines.extend(f"#{document_id} {title}" for document_id, title in similar_titles)
+    if categories:
+        lines.append("可以按分类浏览：" + "、".join(name for name, _ in categories[:8]) + "（发送「分类 名称」）")
+    return "\n".join(lines)
+
+
+def empty_query() -> str:
+    return "请在「搜索」后面写上关键词，例如：搜索 工会 维权"
+
+
+def query_too_long(limit: int) -> str:
+    return f"关键词太长了，每个词请不超过 {limit} 个字，多个词用空格隔开。"
+
+
+def no_search_to_page() -> str:
+    return "没有可以翻页的搜索（搜索结果保留10分钟），请先发送「搜索 关键词」。"
+
+
+def no_more_pages(forward: bool) -> str:
+    return "已经是最后一页了。" if forward else "已经是第一页了。"
+
+
+# -- documents --------------------------------------------------------------------
+
+
+def needs_number(command: str) -> str:
+    return f"请在「{command}」后面写文档编号，例如：{command} 12"
+
+
+def document_not_found(document_id: int | str) -> str:
+    return f"没有编号为 {document_id} 的文档，编号见搜索结果中的 # 后面的数字。"
+
+
+def preview(document: StoredDocument, *, opening: int = 300, free_group: bool, contact: str) -> str:
+    text = document.body.replace("\n", " ")
+    shown = text[:opening] + ("…" if len(text) > opening else "")
+    lines = [
+        f"#{document.id} {document.title}",
+        f"分类：{document.category}　日期：{local_date(document.imported_at)}　{length(document.chars)}",
+        f"关键词：{'、'.join(document.keywords) or '无'}",
+        "",
+        shown,
+        "",
+        f"会员发送「全文 {document.id}」获取全文。",
+    ]
+    if free_group:
+        lines.append(subscribe_call(contact))
+    return "\n".join(lines)
+
+
+def latest(documents: Sequence[StoredDocument]) -> str:
+    if not documents:
+        return "文库里还没有文档。"
+    lines = [f"最新的 {len(documents)} 篇："]
+    lines.extend(f"{index}. {document_line(document)}" for index, document in enumerate(documents, 1))
+    lines.append("发送「摘要 编号」看预览。")
+    return "\n".join(lines)
+
+
+def categories(counts: Sequence[tuple[str, int]]) -> str:
+    if not counts:
+        return "文库里还没有文档。"
+    lines = ["文库分类："]
+    lines.extend(f"{name}（{count}篇）" for name, count in counts)
+    lines.append("发送「分类 名称」看该分类最新的文档。")
+    return "\n".join(lines)
+
+
+def category_documents(name: str, documents: Sequence[StoredDocument]) -> str:
+    lines = [f"「{name}」最新的 {len(documents)} 篇："]
+    lines.extend(f"{index}. {document_line(document)}" for index, document in enumerate(documents, 1))
+    lines.append("发送「摘要 编号」看预览。")
+    return "\n".join(lines)
+
+
+def unknown_category(name: str, counts: Sequence[tuple[str, int]]) -> str:
+    known = "、".join(category for category, _ in counts) or "暂无"
+    return f"没有「{name}」这个分类。现有分类：{known}"
+
+
+def bad_count(limit: int) -> str:
+    return f"数量请写 1 到 {limit} 之间的数字，例如：最新 10"
+
+
+# -- help -------------------------------------------------------------------------
+
+#: (command, what it does, lowest role that may use it). Roles: visitor < member < admin.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("搜索 词 [词…]", "按关键词找文档，多个词表示同时包含（也可用：搜、找）", "visitor"),
+    ("下一页 / 上一页", "翻看刚才的搜索结果", "visitor"),
+    ("摘要 编号", "看文档的标题、分类、关键词和开头（也可用：预览）", "visitor"),
+    ("最新 [数量]", "最新入库的文档，默认5篇，最多20篇", "visitor"),
+    ("分类 [名称]", "各分类的文档数；带名称时看该分类最新文档", "visitor"),
+    ("帮助", "显示本说明", "visitor"),
+]
+
+_ROLE_ORDER = {"blacklisted": -1, "visitor": 0, "member": 1, "admin": 2}
+
+
+def help_text(role: str) -> str:
+    if role == "blacklisted":
+        return "你已被停止使用本机器人。如有疑问请联系管理员。"
+    level = _ROLE_ORDER.get(role, 0)
+    lines = ["文库机器人可用命令（命令前可加 /）："]
+    lines.extend(
+        f"· {command}：{meaning}" for command, meaning, needed in COMMANDS if _ROLE_ORDER[needed] <= level
+    )
+    return "\n".join(lines)
+
+
+# -- errors -------------------------------------------------------------------------
+
+
+def error(problem: WenkuError) -> str:
+    """The reply for a core error; one place decides what each refusal says."""
+    if isinstance(problem, EmptyQuery):
+        return empty_query()
+    if isinstance(problem, QueryTooLong):
+        return query_too_long(problem.limit)
+    if isinstance(problem, DocumentNotFound):
+        return document_not_found(problem.document_id)
+    if isinstance(problem, UnreadableFile):
+        return f"文件「{problem.name}」无法导入：{problem.reason}"
+    return "操作没有完成，请检查命令格式后再试。"
+
+
+def internal_error() -> str:
+    return "处理时出了点问题，已记录下来，请稍后再试。"
+
+
+# -- import (chat and command line) ------------------------------------------------
+
+
+def import_outcome(outcome) -> str:
+    if outcome.status == "imported":
+        line = f"已导入 #{outcome.document_id} {outcome.title}（{outcome.category}）"
+        if outcome.keywords:
+            line += f" 关键词：{'、'.join(outcome.keywords)}"
+        if outcome.near_duplicates:
+            similar = "，".join(
+                f"#{near.document_id} {near.title}（相似度{round(near.similarity * 100)}%）"
+                for near in outcome.near_duplicates
+            )
+            line += f"\n  相近文档：{similar}"
+        return line
+    if outcome.status == "duplicate":
+        return f"跳过 {outcome.name}：与 #{outcome.document_id} {outcome.title} 完全相同"
+    return f"失败 {outcome.name}：{outcome.reason}"
+
+
+def import_summary(outcomes: Sequence) -> str:
+    imported = sum(1 for outcome in outcomes if outcome.status == "imported")
+    duplicates = sum(1 for outcome in outcomes if outcome.status == "duplicate")
+    failed = sum(1 for outcome in outcomes if outcome.status == "failed")
+    return f"共 {len(outcomes)} 个文件：导入 {imported}，重复跳过 {duplicates}，失败 {failed}"
+
+
+# -- operator console -------------------------------------------------------------------
+
+
+def first_run_instructions(*, env_file: str, host: str, port: str, access_token: str, secret: str) -> str:
+    return "\n".join(
+        [
+            f"首次启动：已生成配置文件 {env_file}，其中的 ONEBOT_ACCESS_TOKEN 和 ONEBOT_SECRET 是随机生成的。",
+            "请在 NapCat 或 Lagrange.OneBot 中添加一个「反向 WebSocket」连接：",
+            f"  地址：ws://{host}:{port}/onebot/v11/ws",
+            f"  Access Token：{access_token}",
+            f"如使用 HTTP POST 上报，签名密钥（secret）填：{secret}",
+            f"然后在 {env_file} 中填写 SUPERUSERS、WENKU_FREE_GROUPS、WENKU_MEMBER_GROUPS 等设置并重启。",
+        ]
+    )
+
+
+def missing_credentials(names: Sequence[str]) -> str:
+    return (
+        f"拒绝启动：没有设置 {'、'.join(names)}。"
+        "没有它们，任何人都能冒充 OneBot 给机器人发事件。请在 .env 中填写（删除 .env 后重新启动会自动生成）。"
+    )

@@ -1,0 +1,1 @@
+"""NoneBot glue shared by the plugins: configuration, runtime, the outgoing message path."""

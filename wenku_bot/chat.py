@@ -1,0 +1,113 @@
+"""How plugins listen and answer: command rules, the chats served, replies and error replies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from nonebot.adapters.onebot.v11 import Bot, GroupMessageEvent, MessageEvent
+from nonebot.exception import NoneBotException
+from nonebot.log import logger
+from nonebot.rule import Rule
+from nonebot.typing import T_State
+
+from wenku import texts
+from wenku.errors import WenkuError
+
+from .outbox import Target
+from .runtime import get_runtime
+
+__all__ = ["ARGS", "command", "served_chat", "target_of", "replying", "chat_kind", "is_free_group"]
+
+ARGS = "wenku_args"
+_SPACE = re.compile(r"\s")
+
+
+def _command_args(text: str, names: tuple[str, ...]) -> str | None:
+    """The argument text if ``text`` invokes one of ``names``, else None.
+
+    With the / prefix the arguments may follow directly (/搜索工会); without
+    it the word must stand alone or be followed by a space, so that ordinary
+    chat such as 搜索一下… does not trigger the bot.
+    """
+    text = text.strip()
+    prefixed = text.startswith("/")
+    if prefixed:
+        text = text[1:].lstrip()
+    for name in names:
+        if not text.startswith(name):
+            continue
+        rest = text[len(name) :]
+        if not rest or _SPACE.match(rest) or prefixed:
+            return rest.strip()
+    return None
+
+
+def command(*names: str) -> Rule:
+    """Matches a message that invokes one of ``names``; puts the argument text in state[ARGS]."""
+    ordered = tuple(sorted(names, key=len, reverse=True))
+
+    async def _invokes(event: MessageEvent, state: T_State) -> bool:
+        args = _command_args(event.get_plaintext(), ordered)
+        if args is None:
+            return False
+        state[ARGS] = args
+        return True
+
+    return Rule(_invokes)
+
+
+def group_id_of(event: MessageEvent) -> int | None:
+    return event.group_id if isinstance(event, GroupMessageEvent) else None
+
+
+async def _served(event: MessageEvent) -> bool:
+    return get_runtime().chat_kind(group_id_of(event)) is not None
+
+
+#: The bot answers in private chats and configured groups, and stays silent elsewhere.
+served_chat = Rule(_served)
+
+
+def chat_kind(event: MessageEvent) -> str | None:
+    return get_runtime().chat_kind(group_id_of(event))
+
+
+def is_free_group(event: MessageEvent) -> bool:
+    return chat_kind(event) == "free"
+
+
+def target_of(bot: Bot, event: MessageEvent) -> Target:
+    group_id = group_id_of(event)
+    if group_id is not None:
+        return Target(self_id=bot.self_id, kind="group", id=group_id)
+    return Target(self_id=bot.self_id, kind="private", id=event.user_id)
+
+
+@asynccontextmanager
+async def replying(bot: Bot, event: MessageEvent) -> AsyncIterator[Callable[[str], Awaitable[bool]]]:
+    """Yields ``reply(text)``; a core error inside the block becomes its reply, in this one place."""
+    target = target_of(bot, event)
+    outbox = get_runtime().outbox
+
+    async def reply(text: str) -> bool:
+        return await outbox.send_text(target, text)
+
+    try:
+        yield reply
+    except WenkuError as problem:
+        await reply(texts.error(problem))
+    except NoneBotException:
+        raise
+    except Exception:
+        logger.exception(f"command from {event.user_id} failed: {event.get_plaintext()[:200]!r}")
+        await reply(texts.internal_error())
+
+
+def parse_number(text: str) -> int | None:
+    """A document number as users type it: 12, #12, ＃１２."""
+    from wenku.textnorm import normalize
+
+    match = re.fullmatch(r"#?\s*(\d{1,9})", normalize(text.strip()))
+    return int(match.group(1)) if match else None

@@ -1,0 +1,58 @@
+"""First start on a fresh clone: write `.env` with fresh secrets, and refuse to run without them."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from wenku import texts
+
+__all__ = ["ensure_env_file", "require_credentials"]
+
+GENERATED = ("ONEBOT_ACCESS_TOKEN", "ONEBOT_SECRET", "WENKU_WATERMARK_SECRET")
+
+
+def ensure_env_file(env_file: Path, example: Path) -> bool:
+    """Create ``env_file`` from ``example`` with random secrets; True if it was created."""
+    if env_file.exists():
+        return False
+    template = example.read_text(encoding="utf-8") if example.exists() else ""
+    values = {name: secrets.token_urlsafe(32) for name in GENERATED}
+    for name, value in values.items():
+        template, found = re.subn(rf"(?m)^{name}=.*$", f"{name}={value}", template)
+        if not found:
+            template += f"\n{name}={value}\n"
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    env_file.write_text(template, encoding="utf-8")
+    env_file.chmod(0o600)
+    # The process environment wins over .env, as it will for NoneBot.
+    host = os.environ.get("HOST") or _setting(template, "HOST", "127.0.0.1")
+    port = os.environ.get("PORT") or _setting(template, "PORT", "8080")
+    print(
+        texts.first_run_instructions(
+            env_file=str(env_file),
+            host=host,
+            port=port,
+            access_token=values["ONEBOT_ACCESS_TOKEN"],
+            secret=values["ONEBOT_SECRET"],
+        ),
+        flush=True,
+    )
+    return True
+
+
+def _setting(template: str, name: str, default: str) -> str:
+    found = re.search(rf"(?m)^{name}=(.*)$", template)
+    return found.group(1).strip() if found and found.group(1).strip() else default
+
+
+def require_credentials(config: Any) -> None:
+    """Exit unless both OneBot credentials are set: without them anyone could drive the bot."""
+    missing = [name for name in ("onebot_access_token", "onebot_secret") if not getattr(config, name, None)]
+    if missing:
+        print(texts.missing_credentials([name.upper() for name in missing]), file=sys.stderr, flush=True)
+        sys.exit(2)

@@ -1,0 +1,113 @@
+"""The one path every outgoing message takes.
+
+Text is split into QQ-sized pieces at paragraph boundaries and always sent as
+text segments, so user text never becomes a QQ code. Sends to one chat of
+one account are paced ``interval`` seconds apart: a burst of requests queues
+behind a per-chat lock instead of flooding QQ's risk control. A failed send
+is logged with its target and reported to the caller, never dropped silently.
+The bot is looked up by account at send time, so a message queued while the
+OneBot side reconnects goes out once it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import nonebot
+from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
+from nonebot.adapters.onebot.v11.exception import ActionFailed, NetworkError
+from nonebot.exception import ApiNotAvailable
+from nonebot.log import logger
+
+from wenku.chunks import QQ_PIECE_LIMIT, split_text
+
+__all__ = ["Target", "Outbox", "text_message"]
+
+
+@dataclass(frozen=True)
+class Target:
+    self_id: str
+    kind: Literal["group", "private"]
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id} via {self.self_id}"
+
+
+def text_message(text: str) -> Message:
+    """A message that shows ``text`` literally, whatever it contains."""
+    return Message(MessageSegment.text(text))
+
+
+class BotUnavailable(Exception):
+    pass
+
+
+class Outbox:
+    def __init__(
+        self,
+        interval: float,
+        *,
+        piece_limit: int = QQ_PIECE_LIMIT,
+        reconnect_wait: float = 60.0,
+        bots: Callable[[], dict[str, Any]] = nonebot.get_bots,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self.interval = interval
+        self.piece_limit = piece_limit
+        self.reconnect_wait = reconnect_wait
+        self._bots = bots
+        self._clock = clock
+        self._sleep = sleep
+        self._locks: defaultdict[Target, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._last_sent: dict[Target, float] = {}
+
+    async def _bot(self, self_id: str) -> Bot:
+        deadline = self._clock() + self.reconnect_wait
+        while True:
+            bot = self._bots().get(self_id)
+            if bot is not None:
+                return bot
+            if self._clock() >= deadline:
+                raise BotUnavailable(self_id)
+            await self._sleep(0.5)
+
+    async def _paced(self, target: Target) -> None:
+        last = self._last_sent.get(target)
+        if last is not None:
+            wait = last + self.interval - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+
+    async def call(self, target: Target, actions: Iterable[Callable[[Bot], Awaitable[Any]]]) -> bool:
+        """Run API calls for one chat in order, paced, holding the chat's turn throughout."""
+        ok = True
+        async with self._locks[target]:
+            for action in actions:
+                await self._paced(target)
+                try:
+                    await action(await self._bot(target.self_id))
+                except (ActionFailed, NetworkError, ApiNotAvailable, BotUnavailable) as error:
+                    ok = False
+                    logger.warning(f"send to {target} failed: {type(error).__name__}: {error}")
+                finally:
+                    self._last_sent[target] = self._clock()
+        return ok
+
+    async def send_messages(self, target: Target, messages: Iterable[Message]) -> bool:
+        def action(message: Message) -> Callable[[Bot], Awaitable[Any]]:
+            if target.kind == "group":
+                return lambda bot: bot.send_group_msg(group_id=target.id, message=message)
+            return lambda bot: bot.send_private_msg(user_id=target.id, message=message)
+
+        return await self.call(target, [action(message) for message in messages])
+
+    async def send_text(self, target: Target, text: str) -> bool:
+        """Send ``text`` literally, split into pieces; False if any piece failed."""
+        return await self.send_messages(target, [text_message(piece) for piece in split_text(text, self.piece_limit)])

@@ -1,0 +1,116 @@
+"""What the plugins share at run time: settings, the store, the outbox, search sessions.
+
+Everything is built in the driver's startup hook, never at import, so paths
+are resolved against the directory the bot runs in when it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from nonebot import get_driver, get_plugin_config
+from nonebot.log import logger
+
+from wenku import texts
+from wenku.importer import ImportRules, import_document
+from wenku.search import SearchSessions
+from wenku.store import Store
+
+from .config import Config
+from .outbox import Outbox
+
+__all__ = ["Runtime", "get_runtime", "now"]
+
+
+def now() -> datetime:
+    """The bot's clock; the core never reads the time itself."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    store: Store
+    outbox: Outbox
+    sessions: SearchSessions
+    rules: ImportRules
+    superusers: frozenset[str]
+
+    def is_admin(self, user_id: int | str) -> bool:
+        user = str(user_id)
+        return user in self.superusers or user in {str(admin) for admin in self.config.wenku_admins}
+
+    def role_of(self, user_id: int | str) -> str:
+        return "admin" if self.is_admin(user_id) else "visitor"
+
+    def chat_kind(self, group_id: int | None) -> str | None:
+        """'private', 'member', 'free', or None for a group the bot must ignore."""
+        if group_id is None:
+            return "private"
+        if group_id in self.config.wenku_member_groups:
+            return "member"
+        if group_id in self.config.wenku_free_groups:
+            return "free"
+        return None
+
+
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("wenku runtime used before the bot started")
+    return _runtime
+
+
+def load_demo_library(store: Store, rules: ImportRules) -> int:
+    """Import the demo documents once, into an empty library, so a first search answers."""
+    if store.get_meta("demo_loaded") or store.document_count():
+        return 0
+    imported = 0
+    for entry in sorted(resources.files("wenku").joinpath("demo").iterdir(), key=lambda item: item.name):
+        if entry.name.endswith(".txt"):
+            outcome = import_document(store, entry.name, entry.read_bytes(), now=now(), rules=rules)
+            imported += outcome.imported
+    store.set_meta("demo_loaded", now().isoformat())
+    return imported
+
+
+def start() -> Runtime:
+    global _runtime
+    config = get_plugin_config(Config)
+    database = Path(config.wenku_db).expanduser().resolve()
+    store = Store.open(database)
+    rules = ImportRules.from_settings(config.wenku_boilerplate, config.wenku_category_rules)
+    if config.wenku_demo:
+        count = load_demo_library(store, rules)
+        if count:
+            logger.info(f"loaded {count} demo documents into an empty library")
+    _runtime = Runtime(
+        config=config,
+        store=store,
+        outbox=Outbox(config.wenku_send_interval, reconnect_wait=config.wenku_reconnect_wait),
+        sessions=SearchSessions(),
+        rules=rules,
+        superusers=frozenset(get_driver().config.superusers),
+    )
+    logger.info(f"wenku library at {database}: {store.document_count()} documents")
+    return _runtime
+
+
+def stop() -> None:
+    global _runtime
+    if _runtime is not None:
+        _runtime.store.close()
+        _runtime = None
+
+
+driver = get_driver()
+driver.on_startup(start)
+driver.on_shutdown(stop)
+
+# Keep texts imported here so a missing string fails at start-up, not mid-chat.
+_ = texts.help_text
