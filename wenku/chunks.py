@@ -15,10 +15,12 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
 def _split_paragraph(paragraph: str, limit: int) -> list[str]:
     pieces, current = [], ""
     for sentence in filter(None, _SENTENCE_END.split(paragraph)):
-        while len(sentence) > limit:  # a sentence longer than a piece: cut it hard
-            room = limit - len(current)
-            pieces.append(current + sentence[:room])
-            current, sentence = "", sentence[room:]
+        if len(sentence) > limit:  # a sentence longer than a piece: cut it hard, on its own
+            if current:
+                pieces.append(current)
+            whole = len(sentence) - len(sentence) % limit or len(sentence) - limit
+            pieces.extend(sentence[i : i + limit] for i in range(0, whole, limit))
+            current, sentence = "", sentence[whole:]
         if len(current) + len(sentence) > limit:
             pieces.append(current)
             current = ""

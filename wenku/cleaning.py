@@ -125,7 +125,7 @@ def clean(
         title = kept.pop(0)
     if title is None:
         title = _title_from_name(name)
-    if title is None and kept:
-        first_sentence = re.split(r"[。！？!?]", kept[0])[0]
-        title = first_sentence[:30]
+    if title is None:
+        opening = next((line for line in kept if not _SALUTATION.match(line)), "")
+        title = re.split(r"[。！？!?]", opening)[0][:30] or None
     return CleanDocument(title=title or "无标题", body="\n".join(kept), removed=tuple(removed))

@@ -69,6 +69,7 @@ class Ranking:
     terms: tuple[str, ...]
     ids: tuple[int, ...]
     capped: bool  # True when a tier stopped at the window: there are more matches
+    scores: tuple[float, ...] = ()  # relevance of each id (negated bm25: higher is better)
 
     @property
     def total(self) -> int:
@@ -78,15 +79,19 @@ class Ranking:
 def rank(store: Store, terms: list[str], *, window: int = RANK_WINDOW, query: str = "") -> Ranking:
     title_rows = store.ranked_window(match_expression(terms), titles_only=True, window=window)
     body_rows = store.ranked_window(match_expression(terms), titles_only=False, window=window)
-    title_ids = [doc_id for doc_id, _ in sorted(title_rows, key=lambda row: (row[1], -row[0]))]
-    in_title = set(title_ids)
-    body_ids = [
-        doc_id
-        for doc_id, _ in sorted(body_rows, key=lambda row: (row[1], -row[0]))
-        if doc_id not in in_title
-    ]
+    # Within a tier, better bm25 first, then the newer document.
+    title_ranked = sorted(title_rows, key=lambda row: (row[1], -row[0]))
+    in_title = {doc_id for doc_id, _ in title_ranked}
+    body_ranked = [row for row in sorted(body_rows, key=lambda row: (row[1], -row[0])) if row[0] not in in_title]
+    ranked = title_ranked + body_ranked
     capped = len(title_rows) >= window or len(body_rows) >= window
-    return Ranking(query=query, terms=tuple(terms), ids=tuple(title_ids + body_ids), capped=capped)
+    return Ranking(
+        query=query,
+        terms=tuple(terms),
+        ids=tuple(doc_id for doc_id, _ in ranked),
+        capped=capped,
+        scores=tuple(round(-score, 4) for _, score in ranked),
+    )
 
 
 def search(store: Store, query: str, *, window: int = RANK_WINDOW) -> Ranking:
@@ -131,6 +136,7 @@ def _occurrences(normalized: str, term: str, limit: int = 50) -> list[int]:
 
 
 _WHITESPACE = re.compile(r"\s+")
+_CLAUSE_END = re.compile(r"[。！？；，、：\n]")
 
 
 def snippet(text: str, terms: list[str], width: int = SNIPPET_WIDTH) -> str:
@@ -151,6 +157,11 @@ def snippet(text: str, terms: list[str], width: int = SNIPPET_WIDTH) -> str:
             if cover > best_cover:
                 best_start, best_cover = window_start, cover
         start = best_start
+        # Begin at a clause boundary before the hit rather than mid-word.
+        first_hit = min((s for s, _, _ in spans if s >= start), default=start)
+        boundary = _CLAUSE_END.search(text, start, first_hit)
+        if start > 0 and boundary:
+            start = boundary.end()
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))
     marks = sorted((s, e) for s, e, _ in spans if s >= start and e <= end)

@@ -232,23 +232,26 @@ class Store:
         row = self.db.execute("SELECT id FROM documents WHERE content_hash = ?", [content_hash]).fetchone()
         return row[0] if row else None
 
-    def sketches_sharing(self, values: Iterable[int], min_shared: int) -> dict[int, tuple[int, ...]]:
-        """Sketches of live documents that share at least ``min_shared`` values with ``values``."""
+    def sketches_sharing(
+        self, values: Iterable[int], min_shared: int, limit: int = 20
+    ) -> dict[int, tuple[int, ...]]:
+        """Sketches of the (at most ``limit``) live documents sharing most values with ``values``."""
         values = list(values)
         if not values:
             return {}
         placeholders = ", ".join("?" for _ in values)
         rows = self.db.execute(
-            f"SELECT s.document_id FROM sketches s JOIN documents d ON d.id = s.document_id"
-            f" WHERE s.value IN ({placeholders}) AND d.deleted_at IS NULL"
-            " GROUP BY s.document_id HAVING count(*) >= ?",
-            [*values, min_shared],
+            "WITH candidates AS ("
+            "  SELECT s.document_id FROM sketches s JOIN documents d ON d.id = s.document_id"
+            f"  WHERE s.value IN ({placeholders}) AND d.deleted_at IS NULL"
+            "  GROUP BY s.document_id HAVING count(*) >= ? ORDER BY count(*) DESC LIMIT ?)"
+            " SELECT document_id, value FROM sketches WHERE document_id IN (SELECT document_id FROM candidates)",
+            [*values, min_shared, limit],
         ).fetchall()
-        result = {}
-        for (document_id,) in rows:
-            found = self.db.execute("SELECT value FROM sketches WHERE document_id = ?", [document_id])
-            result[document_id] = tuple(sorted(row[0] for row in found.fetchall()))
-        return result
+        found: dict[int, list[int]] = {}
+        for document_id, value in rows:
+            found.setdefault(document_id, []).append(value)
+        return {document_id: tuple(sorted(found_values)) for document_id, found_values in found.items()}
 
     def get_document(self, document_id: int, *, include_deleted: bool = False) -> StoredDocument | None:
         sql = "SELECT * FROM documents WHERE id = ?"

@@ -14,7 +14,7 @@ snippets are cut from the original text at offsets found in the normalized one.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -67,24 +67,14 @@ def normalize(text: str) -> str:
     return text.translate(_fold_table())
 
 
-def _is_word_char(char: str) -> bool:
-    return unicodedata.category(char)[0] in "LN"
+# Letters and digits of any script (Python's \w without the underscore); the
+# same characters FTS5's unicode61 tokenizer keeps in a token.
+_WORD_RUN = re.compile(r"[^\W_]+")
 
 
 def word_runs(normalized: str) -> list[str]:
     """Maximal runs of letters and digits; punctuation and spaces separate them."""
-    runs: list[str] = []
-    start = None
-    for index, char in enumerate(normalized):
-        if _is_word_char(char):
-            if start is None:
-                start = index
-        elif start is not None:
-            runs.append(normalized[start:index])
-            start = None
-    if start is not None:
-        runs.append(normalized[start:])
-    return runs
+    return _WORD_RUN.findall(normalized)
 
 
 def _run_tokens(run: str) -> list[str]:

@@ -250,3 +250,15 @@ def missing_credentials(names: Sequence[str]) -> str:
         f"拒绝启动：没有设置 {'、'.join(names)}。"
         "没有它们，任何人都能冒充 OneBot 给机器人发事件。请在 .env 中填写（删除 .env 后重新启动会自动生成）。"
     )
+
+
+def stats(figures) -> str:
+    lines = [f"文档：{figures.documents} 篇"]
+    if figures.categories:
+        lines.append("分类：" + "，".join(f"{name} {count}" for name, count in figures.categories))
+    lines.append(f"搜索：今天 {figures.searches_today} 次，近7天 {figures.searches_week} 次")
+    if figures.top_terms:
+        lines.append("近7天热门搜索词：" + "，".join(f"{term}({count})" for term, count in figures.top_terms))
+    if figures.missed_terms:
+        lines.append("近7天没搜到的词：" + "，".join(f"{term}({count})" for term, count in figures.missed_terms))
+    return "\n".join(lines)

@@ -39,7 +39,7 @@ def _command_args(text: str, names: tuple[str, ...]) -> str | None:
         if not text.startswith(name):
             continue
         rest = text[len(name) :]
-        if not rest or _SPACE.match(rest) or prefixed:
+        if True:
             return rest.strip()
     return None
 

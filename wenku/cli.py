@@ -1,0 +1,149 @@
+"""`wenku`: the operator's command line, on the same database the bot uses (safe while it runs).
+
+Settings come from the environment and `.env` (WENKU_ENV_FILE names another
+file), exactly as for the bot; ``--db`` overrides WENKU_DB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from dotenv import dotenv_values
+
+from . import texts
+from .errors import WenkuError
+from .importer import ImportRules, collect_files, import_paths
+from .search import parse_query, rank, result_page
+from .stats import library_stats
+from .store import Store
+
+__all__ = ["main"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _settings() -> dict[str, str]:
+    env_file = os.environ.get("WENKU_ENV_FILE", ".env")
+    values = {key.upper(): value for key, value in dotenv_values(env_file).items() if value is not None}
+    values.update({key.upper(): value for key, value in os.environ.items()})
+    return values
+
+
+def _json_setting(settings: dict[str, str], name: str, default):
+    raw = settings.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise click.UsageError(f"{name} is not valid JSON: {raw[:80]}") from None
+
+
+class Context:
+    def __init__(self, db: str | None):
+        self.settings = _settings()
+        self.db_path = Path(db or self.settings.get("WENKU_DB") or "data/wenku.db")
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.db_path)
+        return self._store
+
+    def rules(self) -> ImportRules:
+        try:
+            return ImportRules.from_settings(
+                _json_setting(self.settings, "WENKU_BOILERPLATE", []),
+                _json_setting(self.settings, "WENKU_CATEGORY_RULES", {}),
+            )
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+
+
+@click.group()
+@click.option("--db", help="SQLite database (default: WENKU_DB or data/wenku.db)")
+@click.pass_context
+def main(ctx: click.Context, db: str | None) -> None:
+    """文库 command line: import documents, search, statistics."""
+    ctx.obj = Context(db)
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--quiet", is_flag=True, help="Only print failures and the summary")
+@click.pass_obj
+def import_command(obj: Context, paths: tuple[str, ...], quiet: bool) -> None:
+    """Import .txt/.docx/.md/.pdf files and folders (recursively)."""
+    files = collect_files(paths)
+    outcomes = []
+    with click.progressbar(length=len(files), label="导入", file=sys.stderr) as bar:
+
+        def progress(outcome) -> None:
+            if not quiet or outcome.status == "failed":
+                click.echo(texts.import_outcome(outcome))
+            bar.update(1)
+
+        outcomes = import_paths(obj.store, files, now=_now(), rules=obj.rules(), on_progress=progress)
+    click.echo(texts.import_summary(outcomes))
+    if any(outcome.status == "failed" for outcome in outcomes):
+        raise SystemExit(1)
+
+
+@main.command("search")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per result")
+@click.option("--page", default=1, show_default=True)
+@click.pass_obj
+def search_command(obj: Context, words: tuple[str, ...], as_json: bool, page: int) -> None:
+    """Search the library as the bot does."""
+    query = " ".join(words)
+    try:
+        terms = parse_query(query)
+    except WenkuError as problem:
+        raise click.UsageError(texts.error(problem)) from None
+    ranking = rank(obj.store, terms, query=query)
+    results = result_page(obj.store, ranking, page)
+    scores = dict(zip(ranking.ids, ranking.scores))
+    if as_json:
+        for hit in results.hits:
+            click.echo(
+                json.dumps(
+                    {
+                        "number": hit.document.id,
+                        "title": hit.document.title,
+                        "category": hit.document.category,
+                        "score": scores[hit.document.id],
+                        "snippet": hit.snippet,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    if not ranking.total:
+        click.echo(texts.no_results(terms, [], {}, []))
+        return
+    click.echo(texts.search_results(results, free_group=False, contact=""))
+
+
+@main.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def stats_command(obj: Context, as_json: bool) -> None:
+    """Documents, categories and searches."""
+    figures = library_stats(obj.store, _now())
+    if as_json:
+        click.echo(json.dumps(figures.__dict__, ensure_ascii=False))
+    else:
+        click.echo(texts.stats(figures))
+
+
+if __name__ == "__main__":
+    main()
