@@ -16,6 +16,7 @@ fed to the real import path, :func:`wenku.importer.import_document`.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -28,6 +29,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
+import wenku
 from wenku.importer import ImportOutcome, ImportRules, import_document
 from wenku.store import Store
 
@@ -63,6 +65,19 @@ _HEADERS = (
 # Characters that rarely start or end a topical word (for the title vocabulary only).
 _WEAK_CHARS = set("的了和是在我们你他她它这那有为对把与也就都而及等其之以于上中下个不到说将一要着被从让给很更最还又并或由向能会可所已此该些各每")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def wenku_fingerprint(package: Path | None = None) -> str:
+    """A short hash of wenku's sources, so that a figure can be tied to the code it measured."""
+    package = package or Path(wenku.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+#: Taken when the benchmark starts, right after wenku was imported.
+WENKU_FINGERPRINT = wenku_fingerprint()
 
 
 def fail(message: str) -> None:
@@ -305,6 +320,7 @@ def record_library(store: Store, docs: int, seed: int, build: BuildResult) -> No
         "seed": seed,
         "build_s": round(build.seconds, 2),
         "sketch_index": has_sketch_index(store),
+        "wenku": WENKU_FINGERPRINT,
     }
     store.set_meta("bench_library", json.dumps(meta))
 
@@ -318,7 +334,10 @@ def open_library(
     if meta is not None:
         wanted = {"generator": GENERATOR_VERSION, "docs": docs, "seed": seed}
         if all(meta.get(key) == value for key, value in wanted.items()):
-            log(f"reusing {db_path} ({store.document_count()} documents, built in {meta['build_s']} s)")
+            log(
+                f"reusing {db_path} ({store.document_count()} documents, built in {meta['build_s']} s"
+                f" by wenku {meta.get('wenku', 'unknown')}; wenku now {WENKU_FINGERPRINT})"
+            )
             return store, BuildResult(
                 requested=docs, seconds=meta["build_s"], reused=True, sketch_index=meta.get("sketch_index", False)
             )

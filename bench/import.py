@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _library import (  # noqa: E402
+    WENKU_FINGERPRINT,
     Corpus,
     add_library_arguments,
     db_megabytes,
@@ -87,6 +88,7 @@ def main() -> None:
         "docs_per_s_by_tenth": build.rates_by_tenth(),
         "wall_s": round(build.wall_seconds, 2),
         "sketch_index": build.sketch_index,
+        "wenku": WENKU_FINGERPRINT,
     }
     print(json.dumps(result, ensure_ascii=False), flush=True)
 

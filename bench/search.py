@@ -36,7 +36,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _library import Corpus, add_library_arguments, db_megabytes, fail, open_library, say  # noqa: E402
+from _library import (  # noqa: E402
+    WENKU_FINGERPRINT,
+    Corpus,
+    add_library_arguments,
+    db_megabytes,
+    fail,
+    open_library,
+    say,
+)
 from wenku.search import match_expression, result_page, search, snippet  # noqa: E402
 from wenku.store import Store  # noqa: E402
 from wenku.textnorm import index_tokens, normalize, query_terms, word_runs  # noqa: E402
@@ -488,6 +496,7 @@ def main() -> None:
         "build_s": round(build.seconds, 2),
         "build_reused": build.reused,
         "sketch_index": build.sketch_index,
+        "wenku": WENKU_FINGERPRINT,
         "like_queries": like_done,
         "tantivy_p99_ms": rounded(percentile(tantivy_ms, 0.99)),
         "tantivy_build_s": round(library.build_s, 2) if library else None,

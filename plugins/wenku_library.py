@@ -8,7 +8,7 @@ from nonebot.typing import T_State
 from wenku import texts
 from wenku.errors import DocumentNotFound
 from wenku.search import result_page, search, suggestions
-from wenku_bot.chat import ARGS, command, group_id_of, is_free_group, parse_number, replying, served_chat
+from wenku_bot.chat import ARGS, command, group_id_of, is_free_group, parse_number, replying, served, served_chat
 from wenku_bot.config import Config
 from wenku_bot.runtime import get_runtime, now
 
@@ -29,7 +29,7 @@ def _session_key(bot: Bot, event: MessageEvent) -> tuple:
     return (bot.self_id, group_id_of(event), event.user_id)
 
 
-search_command = on_message(rule=served_chat & command("搜索", "搜", "找", "search"), priority=10, block=True)
+search_command = on_message(rule=served & command("搜索", "搜", "找", "search"), priority=10, block=True)
 
 
 @search_command.handle()
@@ -41,12 +41,14 @@ async def handle_search(bot: Bot, event: MessageEvent, state: T_State) -> None:
             now=now(),
             origin="qq",
             user_id=str(event.user_id),
-            group_id=str(group_id_of(event) or ""),
+            group_id=str(group_id_of(event)) if group_id_of(event) else None,
             query=state[ARGS],
             terms=list(ranking.terms),
             hits=ranking.total,
         )
         if not ranking.total:
+            # 下一页 after a search without hits must not page an older search.
+            runtime.sessions.forget(_session_key(bot, event))
             titles, per_term = suggestions(runtime.store, list(ranking.terms))
             await reply(texts.no_results(ranking.terms, titles, per_term, runtime.store.category_counts()))
             return
@@ -55,7 +57,7 @@ async def handle_search(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.search_results(page, free_group=is_free_group(event), contact=runtime.config.wenku_contact))
 
 
-page_command = on_message(rule=served_chat & command("下一页", "上一页"), priority=10, block=True)
+page_command = on_message(rule=served & command("下一页", "上一页"), priority=10, block=True)
 
 
 @page_command.handle()
@@ -76,7 +78,7 @@ async def handle_page(bot: Bot, event: MessageEvent) -> None:
         await reply(texts.search_results(page, free_group=is_free_group(event), contact=runtime.config.wenku_contact))
 
 
-preview_command = on_message(rule=served_chat & command("摘要", "预览"), priority=10, block=True)
+preview_command = on_message(rule=served & command("摘要", "预览"), priority=10, block=True)
 
 
 @preview_command.handle()
@@ -93,7 +95,7 @@ async def handle_preview(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.preview(document, free_group=is_free_group(event), contact=runtime.config.wenku_contact))
 
 
-latest_command = on_message(rule=served_chat & command("最新"), priority=10, block=True)
+latest_command = on_message(rule=served & command("最新"), priority=10, block=True)
 
 
 @latest_command.handle()
@@ -109,7 +111,7 @@ async def handle_latest(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.latest(runtime.store.latest_documents(count)))
 
 
-category_command = on_message(rule=served_chat & command("分类"), priority=10, block=True)
+category_command = on_message(rule=served & command("分类"), priority=10, block=True)
 
 
 @category_command.handle()

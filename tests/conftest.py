@@ -7,11 +7,10 @@ that need the runtime build one themselves (see tests/plugins/conftest.py).
 """
 
 import pytest
-from nonebug import NONEBOT_INIT_KWARGS, NONEBOT_START_LIFESPAN
+from nonebug import NONEBOT_START_LIFESPAN
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[NONEBOT_INIT_KWARGS] = {}
     config.stash[NONEBOT_START_LIFESPAN] = False
 
 

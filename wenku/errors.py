@@ -46,3 +46,55 @@ class DuplicateDocument(WenkuError):
         super().__init__(f"exact duplicate of document {existing_id}")
         self.existing_id = existing_id
         self.existing_title = existing_title
+
+
+class BadDuration(WenkuError):
+    def __init__(self, text: str):
+        super().__init__(f"not a duration: {text!r}")
+        self.text = text
+
+
+class BadQQ(WenkuError):
+    def __init__(self, text: str):
+        super().__init__(f"not a QQ number: {text!r}")
+        self.text = text
+
+
+class NotAMember(WenkuError):
+    def __init__(self, user_id: str):
+        super().__init__(f"{user_id} has no membership")
+        self.user_id = user_id
+
+
+class CodeRefused(WenkuError):
+    """A redeem code that cannot be used; ``reason`` is unknown, used or void."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"code refused: {reason}")
+        self.reason = reason
+
+
+class TooManyAttempts(WenkuError):
+    def __init__(self, minutes: int):
+        super().__init__(f"too many wrong codes, wait {minutes} minutes")
+        self.minutes = minutes
+
+
+class QuotaExhausted(WenkuError):
+    def __init__(self, limit: int):
+        super().__init__(f"daily full-text quota of {limit} used up")
+        self.limit = limit
+
+
+class Blacklisted(WenkuError):
+    pass
+
+
+class TooManyCodes(WenkuError):
+    def __init__(self, limit: int):
+        super().__init__(f"at most {limit} codes at once")
+        self.limit = limit
+
+
+class PermissionDenied(WenkuError):
+    """An admin command from someone who is not an admin."""

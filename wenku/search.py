@@ -207,6 +207,9 @@ class SearchSessions:
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
 
+    def forget(self, key: tuple) -> None:
+        self._items.pop(key, None)
+
     def recall(self, key: tuple, now: datetime) -> tuple[Ranking, int] | None:
         item = self._items.get(key)
         if item is None:

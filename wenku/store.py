@@ -93,6 +93,83 @@ def m001_library(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
 
 
+@migrations()
+def m002_members(db: sqlite_utils.Database) -> None:
+    db["members"].create(
+        {
+            "user_id": str,
+            "started_at": str,
+            "valid_until": str,  # NULL with lifetime = 1
+            "lifetime": int,
+            "source": str,  # admin, code, report
+            "updated_at": str,
+        },
+        pk="user_id",
+        not_null={"started_at", "lifetime", "source", "updated_at"},
+    )
+    db["member_events"].create(
+        {
+            "id": int,
+            "user_id": str,
+            "at": str,
+            "action": str,  # grant, extend, cancel, redeem, reward, revoke
+            "duration": str,
+            "before_until": str,
+            "after_until": str,
+            "actor": str,
+            "note": str,
+        },
+        pk="id",
+    )
+    db["member_events"].create_index(["user_id", "at"])
+    db["codes"].create(
+        {
+            "id": int,
+            "code_hash": str,
+            "duration": str,
+            "created_at": str,
+            "created_by": str,
+            "used_at": str,
+            "used_by": str,
+            "voided_at": str,
+            "voided_by": str,
+        },
+        pk="id",
+        not_null={"code_hash", "duration", "created_at"},
+    )
+    db["codes"].create_index(["code_hash"], unique=True)
+    db["redeem_failures"].create({"id": int, "user_id": str, "at": str}, pk="id")
+    db["redeem_failures"].create_index(["user_id", "at"])
+    db["blacklist"].create(
+        {"user_id": str, "reason": str, "at": str, "actor": str}, pk="user_id", not_null={"at"}
+    )
+    db["deliveries"].create(
+        {
+            "id": int,
+            "user_id": str,
+            "document_id": int,
+            "at": str,
+            "format": str,  # text or file
+            "group_id": str,  # where it was asked for; NULL in private chat
+            "status": str,  # pending, sent, failed
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+        not_null={"user_id", "document_id", "at", "format", "status"},
+    )
+    db["deliveries"].create_index(["user_id", "at"])
+    db["deliveries"].create_index(["document_id", "at"])
+    # One row per notice or removal already done, so the daily job never repeats one.
+    db["member_notices"].create(
+        {"user_id": str, "kind": str, "valid_until": str, "at": str},
+        pk=("user_id", "kind", "valid_until"),
+    )
+    db["pending_removals"].create(
+        {"id": int, "user_id": str, "group_id": int, "due_at": str, "done_at": str},
+        pk="id",
+    )
+
+
 @dataclass(frozen=True)
 class NewDocument:
     title: str
@@ -379,3 +456,185 @@ class Store:
             [utc_text(since), limit],
         )
         return [(row[0], row[1]) for row in rows.fetchall()]
+
+    # -- members ----------------------------------------------------------------
+
+    def get_member(self, user_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM members WHERE user_id = ?", [user_id]))
+        return rows[0] if rows else None
+
+    def save_member(self, row: dict) -> None:
+        self.db["members"].upsert(row, pk="user_id")
+
+    def add_member_event(self, **event) -> None:
+        self.db["member_events"].insert(event)
+
+    def member_events(self, user_id: str, limit: int = 20) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT * FROM member_events WHERE user_id = ? ORDER BY id DESC LIMIT ?", [user_id, limit]
+            )
+        )
+
+    def members(self, *, active_at: datetime | None = None, expiring_before: datetime | None = None) -> list[dict]:
+        """Members, optionally only those active at a time and ending before another."""
+        where, params = ["1"], []
+        if active_at is not None:
+            where.append("(lifetime = 1 OR valid_until > ?)")
+            params.append(utc_text(active_at))
+        if expiring_before is not None:
+            where.append("lifetime = 0 AND valid_until <= ?")
+            params.append(utc_text(expiring_before))
+        return list(
+            self.db.query(
+                f"SELECT * FROM members WHERE {' AND '.join(where)}"
+                " ORDER BY lifetime, valid_until, user_id",
+                params,
+            )
+        )
+
+    def expired_members(self, now: datetime) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT * FROM members WHERE lifetime = 0 AND valid_until <= ? ORDER BY valid_until",
+                [utc_text(now)],
+            )
+        )
+
+    # -- blacklist ----------------------------------------------------------------
+
+    def blacklist_entry(self, user_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM blacklist WHERE user_id = ?", [user_id]))
+        return rows[0] if rows else None
+
+    def add_to_blacklist(self, user_id: str, reason: str, actor: str, now: datetime) -> None:
+        self.db["blacklist"].upsert(
+            {"user_id": user_id, "reason": reason, "at": utc_text(now), "actor": actor}, pk="user_id"
+        )
+
+    def remove_from_blacklist(self, user_id: str) -> bool:
+        return self.db.execute("DELETE FROM blacklist WHERE user_id = ?", [user_id]).rowcount == 1
+
+    def blacklist(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM blacklist ORDER BY at DESC"))
+
+    # -- redeem codes --------------------------------------------------------------
+
+    def add_code(self, code_hash: str, duration: str, now: datetime, actor: str) -> int:
+        return self.db["codes"].insert(
+            {"code_hash": code_hash, "duration": duration, "created_at": utc_text(now), "created_by": actor}
+        ).last_pk
+
+    def claim_code(self, code_hash: str, user_id: str, now: datetime) -> dict | None:
+        """Mark a usable code used by ``user_id``; None if it is unknown, used or void.
+
+        One UPDATE guarded by ``used_at IS NULL``: of two simultaneous claims
+        SQLite's write lock lets exactly one change the row.
+        """
+        changed = self.db.execute(
+            "UPDATE codes SET used_at = ?, used_by = ? WHERE code_hash = ? AND used_at IS NULL AND voided_at IS NULL",
+            [utc_text(now), user_id, code_hash],
+        ).rowcount
+        if changed != 1:
+            return None
+        return self.code_by_hash(code_hash)
+
+    def code_by_hash(self, code_hash: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM codes WHERE code_hash = ?", [code_hash]))
+        return rows[0] if rows else None
+
+    def code_by_id(self, code_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM codes WHERE id = ?", [code_id]))
+        return rows[0] if rows else None
+
+    def void_code(self, code_id: int, now: datetime, actor: str) -> bool:
+        return (
+            self.db.execute(
+                "UPDATE codes SET voided_at = ?, voided_by = ? WHERE id = ? AND used_at IS NULL AND voided_at IS NULL",
+                [utc_text(now), actor, code_id],
+            ).rowcount
+            == 1
+        )
+
+    def codes(self, limit: int = 50) -> list[dict]:
+        return list(self.db.query("SELECT * FROM codes ORDER BY id DESC LIMIT ?", [limit]))
+
+    def record_redeem_failure(self, user_id: str, now: datetime) -> None:
+        self.db["redeem_failures"].insert({"user_id": user_id, "at": utc_text(now)})
+
+    def redeem_failures_since(self, user_id: str, since: datetime) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM redeem_failures WHERE user_id = ? AND at >= ?", [user_id, utc_text(since)]
+        ).fetchone()[0]
+
+    # -- deliveries -------------------------------------------------------------------
+
+    def add_delivery(self, *, user_id: str, document_id: int, now: datetime, format: str, group_id: str | None) -> int:
+        return self.db["deliveries"].insert(
+            {
+                "user_id": user_id,
+                "document_id": document_id,
+                "at": utc_text(now),
+                "format": format,
+                "group_id": group_id,
+                "status": "pending",
+            }
+        ).last_pk
+
+    def set_delivery_status(self, delivery_id: int, status: str) -> None:
+        self.db.execute("UPDATE deliveries SET status = ? WHERE id = ?", [status, delivery_id])
+
+    def delivery(self, delivery_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))
+        return rows[0] if rows else None
+
+    def deliveries_counted_since(self, user_id: str, since: datetime) -> int:
+        """Deliveries that count against the quota: sent, or being sent right now."""
+        return self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE user_id = ? AND at >= ? AND status IN ('sent', 'pending')",
+            [user_id, utc_text(since)],
+        ).fetchone()[0]
+
+    def deliveries_of_document(self, document_id: int, limit: int = 20) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT * FROM deliveries WHERE document_id = ? AND status = 'sent' ORDER BY at DESC, id DESC LIMIT ?",
+                [document_id, limit],
+            )
+        )
+
+    def delivery_count_since(self, since: datetime) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE at >= ? AND status = 'sent'", [utc_text(since)]
+        ).fetchone()[0]
+
+    # -- notices and removals ---------------------------------------------------------
+
+    def notice_done(self, user_id: str, kind: str, valid_until: str) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM member_notices WHERE user_id = ? AND kind = ? AND valid_until = ?",
+                [user_id, kind, valid_until],
+            ).fetchone()
+            is not None
+        )
+
+    def record_notice(self, user_id: str, kind: str, valid_until: str, now: datetime) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO member_notices (user_id, kind, valid_until, at) VALUES (?, ?, ?, ?)",
+            [user_id, kind, valid_until, utc_text(now)],
+        )
+
+    def schedule_removal(self, user_id: str, group_id: int, due: datetime) -> None:
+        self.db["pending_removals"].insert({"user_id": user_id, "group_id": group_id, "due_at": utc_text(due)})
+
+    def due_removals(self, now: datetime) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT * FROM pending_removals WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at",
+                [utc_text(now)],
+            )
+        )
+
+    def finish_removal(self, removal_id: int, now: datetime) -> None:
+        self.db.execute("UPDATE pending_removals SET done_at = ? WHERE id = ?", [utc_text(now), removal_id])

@@ -11,9 +11,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .errors import (
+    BadDuration,
+    BadQQ,
+    CodeRefused,
     DocumentNotFound,
     EmptyQuery,
+    NotAMember,
+    PermissionDenied,
     QueryTooLong,
+    QuotaExhausted,
+    TooManyAttempts,
+    TooManyCodes,
     UnreadableFile,
     WenkuError,
 )
@@ -195,6 +203,22 @@ def error(problem: WenkuError) -> str:
         return document_not_found(problem.document_id)
     if isinstance(problem, UnreadableFile):
         return f"文件「{problem.name}」无法导入：{problem.reason}"
+    if isinstance(problem, PermissionDenied):
+        return permission_denied()
+    if isinstance(problem, BadDuration):
+        return bad_duration(problem.text)
+    if isinstance(problem, BadQQ):
+        return bad_qq(problem.text)
+    if isinstance(problem, NotAMember):
+        return not_a_member(problem.user_id)
+    if isinstance(problem, CodeRefused):
+        return code_refused(problem.reason)
+    if isinstance(problem, TooManyAttempts):
+        return too_many_attempts(problem.minutes)
+    if isinstance(problem, QuotaExhausted):
+        return quota_exhausted(problem.limit)
+    if isinstance(problem, TooManyCodes):
+        return too_many_codes(problem.limit)
     return "操作没有完成，请检查命令格式后再试。"
 
 
@@ -262,3 +286,239 @@ def stats(figures) -> str:
     if figures.missed_terms:
         lines.append("近7天没搜到的词：" + "，".join(f"{term}({count})" for term, count in figures.missed_terms))
     return "\n".join(lines)
+
+
+# -- members -----------------------------------------------------------------------------
+
+
+def local_time(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def until(membership) -> str:
+    return "永久" if membership.lifetime else local_time(membership.valid_until)
+
+
+def bad_duration(text: str) -> str:
+    return f"看不懂时长「{text}」。请写成 7天、2周、1月、3月、1年、3年 或 永久。"
+
+
+def bad_qq(text: str) -> str:
+    return f"「{text}」不是有效的QQ号。"
+
+
+def not_a_member(user_id: str) -> str:
+    return f"{user_id} 目前不是会员。"
+
+
+def membership_changed(action: str, user_id: str, membership) -> str:
+    verb = {"grant": "已开通", "extend": "已续费", "cancel": "已取消"}.get(action, "已更新")
+    if action == "cancel":
+        return f"{verb} {user_id} 的会员。"
+    return f"{verb} {user_id} 的会员，有效期至 {until(membership)}。"
+
+
+def member_status_for_admin(user_id: str, membership, role: str, now: datetime, events, quota: int | None) -> str:
+    lines = [f"QQ {user_id}"]
+    if role == "blacklisted":
+        lines.append("状态：已拉黑")
+    if membership is None:
+        lines.append("会员：从未开通")
+    else:
+        state = "有效" if membership.active(now) else "已过期"
+        lines.append(f"会员：{state}，开通于 {local_time(membership.started_at)}，有效期至 {until(membership)}（来源：{SOURCE_NAMES.get(membership.source, membership.source)}）")
+    if quota is not None:
+        lines.append(f"今日剩余全文次数：{quota}")
+    if events:
+        lines.append("记录：")
+        for event in events:
+            lines.append(
+                f"· {local_time(datetime.fromisoformat(event['at']))} {ACTION_NAMES.get(event['action'], event['action'])}"
+                f" {event['duration'] or ''} 操作人 {event['actor'] or '系统'}{'，' + event['note'] if event['note'] else ''}"
+            )
+    return "\n".join(lines)
+
+
+SOURCE_NAMES = {"admin": "管理员开通", "code": "卡密兑换", "report": "举报奖励"}
+ACTION_NAMES = {
+    "grant": "开通",
+    "extend": "续费",
+    "cancel": "取消",
+    "redeem": "兑换卡密",
+    "reward": "举报奖励",
+    "revoke": "封禁收回",
+}
+
+
+def my_membership(membership, now: datetime, quota: int | None, subscriptions: Sequence[str], contact: str) -> str:
+    if membership is None or not membership.active(now):
+        lines = ["你目前不是会员。" if membership is None else f"你的会员已于 {until(membership)} 到期。"]
+        lines.append(subscribe_call(contact))
+        lines.append("有卡密可发送「兑换 卡密」开通。")
+        return "\n".join(lines)
+    lines = [f"你是会员，有效期至 {until(membership)}。"]
+    if quota is not None:
+        lines.append(f"今日剩余全文次数：{quota}")
+    if subscriptions:
+        lines.append("订阅的关键词：" + "、".join(subscriptions))
+    return "\n".join(lines)
+
+
+def member_list(rows: Sequence, now: datetime, title: str) -> str:
+    if not rows:
+        return f"{title}：无"
+    lines = [f"{title}（{len(rows)}人）："]
+    for membership in rows[:50]:
+        lines.append(f"{membership.user_id} 至 {until(membership)}")
+    if len(rows) > 50:
+        lines.append(f"……另有 {len(rows) - 50} 人，完整名单请用命令行 wenku members")
+    return "\n".join(lines)
+
+
+# -- redeem codes -----------------------------------------------------------------------------
+
+
+def codes_generated(codes: Sequence[str], duration: str) -> str:
+    return f"已生成 {len(codes)} 个{duration}卡密（只显示这一次，请妥善保存）：\n" + "\n".join(codes)
+
+
+def codes_sent_privately(count: int) -> str:
+    return f"已生成 {count} 个卡密，已私信发给你。"
+
+
+def codes_private_failed() -> str:
+    return "卡密已生成但私信发送失败，为安全起见已全部作废。请先加机器人为好友，再重新生成。"
+
+
+def code_refused(reason: str) -> str:
+    return {
+        "unknown": "卡密无效，请检查是否输入正确（不区分大小写，横线可省略）。",
+        "used": "这个卡密已经被使用过了。",
+        "void": "这个卡密已被作废。",
+    }.get(reason, "卡密无法使用。")
+
+
+def too_many_attempts(minutes: int) -> str:
+    return f"卡密错误次数过多，请 {minutes} 分钟后再试。"
+
+
+def redeemed(membership) -> str:
+    return f"兑换成功！会员有效期至 {until(membership)}。发送「全文 编号」即可获取全文。"
+
+
+def needs_code() -> str:
+    return "请在「兑换」后面写卡密，例如：兑换 ABCDE-FGHJK-MNPQR-STUVW"
+
+
+def code_voided(code_id: int) -> str:
+    return f"已作废卡密 #{code_id}。"
+
+
+def code_list(infos: Sequence) -> str:
+    if not infos:
+        return "还没有生成过卡密。"
+    names = {"unused": "未使用", "used": "已使用", "void": "已作废"}
+    lines = ["最近的卡密（卡密本身只在生成时显示）："]
+    for info in infos:
+        used = f" 使用者 {info.used_by}" if info.used_by else ""
+        lines.append(f"#{info.id} {info.duration} {names[info.status]} 生成于 {local_date(info.created_at)}{used}")
+    return "\n".join(lines)
+
+
+def generate_usage() -> str:
+    return "格式：生成卡密 数量 时长，例如：生成卡密 10 1年"
+
+
+def void_usage() -> str:
+    return "格式：作废卡密 卡密（或卡密列表中的编号）"
+
+
+def too_many_codes(limit: int) -> str:
+    return f"一次最多生成 {limit} 个卡密。"
+
+
+# -- full texts ---------------------------------------------------------------------------------
+
+
+def watermark_line(masked_qq: str, delivery_id: int) -> str:
+    return f"【会员专享 禁止外传】QQ {masked_qq} · 编号 {delivery_id}"
+
+
+def fulltext_refused(contact: str) -> str:
+    return f"全文仅向会员提供。{subscribe_call(contact)}\n有卡密可发送「兑换 卡密」开通。"
+
+
+def sent_privately() -> str:
+    return "已私信发送"
+
+
+def private_send_failed() -> str:
+    return "私信发送失败，本次不计入次数。请先加机器人为QQ好友（或允许临时会话），再发送一次「全文 编号」。"
+
+
+def quota_exhausted(limit: int) -> str:
+    return f"今天的 {limit} 次全文已经用完，明天再来吧。"
+
+
+def fulltext_file_sent(title: str) -> str:
+    return f"《{title}》的 Word 文件已发送，请在私聊文件中查收。"
+
+
+def bad_fulltext_format() -> str:
+    return "格式：全文 编号 [文本|文件]，例如：全文 12 文件"
+
+
+# -- trace ------------------------------------------------------------------------------------------
+
+
+def trace_result(result, titles: dict[int, str]) -> str:
+    if result.deliveries:
+        lines = ["找到水印，这段文字来自："]
+        for row in result.deliveries:
+            lines.append(
+                f"· 会员 {row['user_id']}，文档 #{row['document_id']} {titles.get(row['document_id'], '')}，"
+                f"{local_time(datetime.fromisoformat(row['at']))} 发送（编号 {row['id']}，{'文件' if row['format'] == 'file' else '文本'}）"
+            )
+        return "\n".join(lines)
+    if result.document is None:
+        return "没有找到水印，也没有找到内容相符的文档。"
+    lines = [f"没有找到水印（可能被去除）。内容出自 #{result.document.id} {result.document.title}。"]
+    if result.recipients:
+        lines.append("收到过这篇全文的会员（最近的在前）：")
+        for row in result.recipients:
+            lines.append(f"· {row['user_id']} {local_time(datetime.fromisoformat(row['at']))}（编号 {row['id']}）")
+    else:
+        lines.append("还没有会员收到过这篇全文。")
+    return "\n".join(lines)
+
+
+def trace_needs_text() -> str:
+    return "请在「溯源」后面粘贴文字，或回复要溯源的那条消息并发送「溯源」。"
+
+
+# -- joins and the daily job ------------------------------------------------------------------------
+
+
+def join_rejected(contact: str) -> str:
+    return f"本群仅限会员加入。{subscribe_call(contact)}"
+
+
+def join_rejected_blacklisted() -> str:
+    return "你已被禁止加入本群。"
+
+
+def intruder_alert(user_id: int, group_id: int, minutes: int) -> str:
+    return f"提醒：{user_id} 进入会员群 {group_id}，但不是有效会员，{minutes} 分钟后如仍未开通将被移出。"
+
+
+def reminder(kind: str, membership, contact: str) -> str:
+    days = {"7d": 7, "1d": 1}.get(kind)
+    return f"你的文库会员将于 {until(membership)} 到期（还剩约 {days} 天）。续费：{contact}"
+
+
+def expired_notice(contact: str) -> str:
+    return f"你的文库会员已到期，已移出会员群。续费后重新申请入群即可自动通过。续费：{contact}"
+
+
+def permission_denied() -> str:
+    return "没有权限"

@@ -13,12 +13,12 @@ from nonebot.rule import Rule
 from nonebot.typing import T_State
 
 from wenku import texts
-from wenku.errors import WenkuError
+from wenku.errors import PermissionDenied, WenkuError
 
 from .outbox import Target
 from .runtime import get_runtime
 
-__all__ = ["ARGS", "command", "served_chat", "target_of", "replying", "chat_kind", "is_free_group"]
+__all__ = ["ARGS", "command", "served", "served_chat", "require_admin", "target_of", "replying", "chat_kind", "is_free_group"]
 
 ARGS = "wenku_args"
 _SPACE = re.compile(r"\s")
@@ -36,10 +36,11 @@ def _command_args(text: str, names: tuple[str, ...]) -> str | None:
     if prefixed:
         text = text[1:].lstrip()
     for name in names:
-        if not text.startswith(name):
+        # Case-insensitive for the Latin aliases: phones capitalise "Search".
+        if not text[: len(name)].lower() == name.lower():
             continue
         rest = text[len(name) :]
-        if True:
+        if not rest or _SPACE.match(rest) or prefixed:
             return rest.strip()
     return None
 
@@ -66,8 +67,20 @@ async def _served(event: MessageEvent) -> bool:
     return get_runtime().chat_kind(group_id_of(event)) is not None
 
 
+async def _not_blacklisted(event: MessageEvent) -> bool:
+    return get_runtime().role_of(event.user_id) != "blacklisted"
+
+
 #: The bot answers in private chats and configured groups, and stays silent elsewhere.
 served_chat = Rule(_served)
+#: As ``served_chat``, and not for blacklisted numbers: they get nothing but help.
+served = Rule(_served, _not_blacklisted)
+
+
+def require_admin(event: MessageEvent) -> None:
+    """Raise the refusal every non-admin gets for an admin command (replied as 没有权限)."""
+    if not get_runtime().is_admin(event.user_id):
+        raise PermissionDenied()
 
 
 def chat_kind(event: MessageEvent) -> str | None:

@@ -96,6 +96,8 @@ class Outbox:
                 except (ActionFailed, NetworkError, ApiNotAvailable, BotUnavailable) as error:
                     ok = False
                     logger.warning(f"send to {target} failed: {type(error).__name__}: {error}")
+                    if isinstance(error, BotUnavailable):
+                        break  # the other actions would wait as long again for the same account
                 finally:
                     self._last_sent[target] = self._clock()
         return ok

@@ -14,7 +14,7 @@ from pathlib import Path
 from nonebot import get_driver, get_plugin_config
 from nonebot.log import logger
 
-from wenku import texts
+from wenku import members, texts
 from wenku.importer import ImportRules, import_document
 from wenku.search import SearchSessions
 from wenku.store import Store
@@ -39,12 +39,16 @@ class Runtime:
     rules: ImportRules
     superusers: frozenset[str]
 
+    @property
+    def admins(self) -> frozenset[str]:
+        return self.superusers | {str(admin) for admin in self.config.wenku_admins}
+
     def is_admin(self, user_id: int | str) -> bool:
-        user = str(user_id)
-        return user in self.superusers or user in {str(admin) for admin in self.config.wenku_admins}
+        return str(user_id) in self.admins
 
     def role_of(self, user_id: int | str) -> str:
-        return "admin" if self.is_admin(user_id) else "visitor"
+        """admin, blacklisted, member or visitor, as of now."""
+        return members.role_of(self.store, str(user_id), now(), self.admins)
 
     def chat_kind(self, group_id: int | None) -> str | None:
         """'private', 'member', 'free', or None for a group the bot must ignore."""

@@ -321,8 +321,10 @@ class FakeOneBot:
         return Response()
 
     def default_data(self, call: ApiCall) -> Any:
-        if call.action in SEND_ACTIONS:
+        if call.action in SEND_ACTIONS or call.action.endswith("_forward_msg"):
             return {"message_id": next(_message_ids)}
+        if call.action.startswith("get_") and call.action.endswith("_list"):
+            return []
         if call.action == "get_login_info":
             return {"user_id": self.self_id, "nickname": self.nickname}
         if call.action == "get_status":

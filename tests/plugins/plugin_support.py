@@ -134,17 +134,22 @@ class Chat:
     kind: str  # "group" or "private"
     id: int  # the group, or the user of a private chat
 
-    def message(self, text: str, *, user_id: int = VISITOR) -> GroupMessageEvent | PrivateMessageEvent:
+    def message(self, text: str, *, user_id: int | None = None) -> GroupMessageEvent | PrivateMessageEvent:
+        """``text`` sent in this chat, by ``user_id`` (default: the visitor; in a private chat, its user)."""
         if self.kind == "group":
-            return group_message(text, group_id=self.id, user_id=user_id)
+            return group_message(text, group_id=self.id, user_id=VISITOR if user_id is None else user_id)
+        if user_id not in (None, self.id):
+            raise ValueError(f"user {user_id} cannot write in the private chat of {self.id}")
         return private_message(text, user_id=self.id)
 
     def expect_reply(self, ctx, text: str) -> None:
         """The bot must answer in this chat with exactly ``text``."""
         if self.kind == "group":
-            ctx.should_call_api("send_group_msg", {"group_id": self.id, "message": text_message(text)}, {"message_id": 1})
+            data = {"group_id": self.id, "message": text_message(text)}
+            ctx.should_call_api("send_group_msg", data, {"message_id": 1})
         else:
-            ctx.should_call_api("send_private_msg", {"user_id": self.id, "message": text_message(text)}, {"message_id": 1})
+            data = {"user_id": self.id, "message": text_message(text)}
+            ctx.should_call_api("send_private_msg", data, {"message_id": 1})
 
     def __str__(self) -> str:
         return f"{self.kind}{self.id}"

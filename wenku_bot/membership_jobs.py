@@ -1,0 +1,120 @@
+"""Join requests, removal of non-members from member groups, and the daily reminders.
+
+Each QQ call goes through the outbox, which logs a failure and returns False:
+one failed reminder or kick is retried next time and never stops the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import nonebot
+from nonebot.adapters.onebot.v11 import Bot, GroupRequestEvent
+from nonebot.adapters.onebot.v11.exception import ActionFailed, NetworkError
+from nonebot.log import logger
+
+from wenku import texts
+from wenku.daily import due_notices, record_notice
+from wenku.members import membership
+
+from .outbox import Target
+from .runtime import Runtime
+
+__all__ = ["answer_join_request", "run_daily_job", "process_due_removals", "kick"]
+
+
+async def answer_join_request(runtime: Runtime, bot: Bot, event: GroupRequestEvent, now: datetime) -> None:
+    kind = runtime.chat_kind(event.group_id)
+    if kind is None:
+        return
+    role = runtime.role_of(event.user_id)
+    if role == "blacklisted":
+        approve, reason = False, texts.join_rejected_blacklisted()
+    elif kind == "free" or role in ("member", "admin"):
+        approve, reason = True, ""
+    elif runtime.config.wenku_join_mode == "manual":
+        logger.info(f"join request of {event.user_id} to {event.group_id} left to the admins")
+        return
+    else:
+        approve, reason = False, texts.join_rejected(runtime.config.wenku_contact)
+    target = Target(self_id=bot.self_id, kind="group", id=event.group_id)
+    await runtime.outbox.call(
+        target,
+        [
+            lambda bot: bot.set_group_add_request(
+                flag=event.flag, sub_type=event.sub_type, approve=approve, reason=reason
+            )
+        ],
+    )
+
+
+def _bots() -> list[Bot]:
+    # get_bots() is a live dict that changes as accounts connect: iterate over a copy.
+    return [bot for bot in list(nonebot.get_bots().values()) if isinstance(bot, Bot)]
+
+
+async def kick(runtime: Runtime, group_id: int, user_id: int) -> bool:
+    """Remove a user from a group with the first connected account that manages it."""
+    for bot in _bots():
+        target = Target(self_id=bot.self_id, kind="group", id=group_id)
+        if await runtime.outbox.call(target, [lambda bot: bot.set_group_kick(group_id=group_id, user_id=user_id)]):
+            return True
+    return False
+
+
+async def _group_members(group_id: int) -> list[dict]:
+    for bot in _bots():
+        try:
+            return await bot.get_group_member_list(group_id=group_id)
+        except (ActionFailed, NetworkError) as error:
+            logger.warning(f"member list of group {group_id} via {bot.self_id} failed: {error}")
+    return []
+
+
+async def run_daily_job(runtime: Runtime, now: datetime) -> dict[str, int]:
+    """Reminders before expiry, notices after it, removal of non-members from member groups."""
+    done = {"notices": 0, "failed_notices": 0, "removed": 0, "failed_removals": 0}
+    bots = _bots()
+    if not bots:
+        logger.warning("daily job: no QQ account connected, nothing sent")
+        return done
+    sender = bots[0].self_id
+    for notice in due_notices(runtime.store, now):
+        current = membership(runtime.store, notice.user_id)
+        text = (
+            texts.expired_notice(runtime.config.wenku_contact)
+            if notice.kind == "expired"
+            else texts.reminder(notice.kind, current, runtime.config.wenku_contact)
+        )
+        if await runtime.outbox.send_text(Target(self_id=sender, kind="private", id=int(notice.user_id)), text):
+            record_notice(runtime.store, notice, now)
+            done["notices"] += 1
+        else:
+            done["failed_notices"] += 1
+    own_ids = {bot.self_id for bot in bots}
+    for group_id in runtime.config.wenku_member_groups:
+        for person in await _group_members(group_id):
+            user = str(person.get("user_id", ""))
+            if not user or user in own_ids or person.get("role") in ("owner", "admin"):
+                continue
+            if runtime.role_of(user) in ("member", "admin"):
+                continue
+            if await kick(runtime, group_id, int(user)):
+                done["removed"] += 1
+            else:
+                done["failed_removals"] += 1
+    logger.info(f"daily job done: {done}")
+    return done
+
+
+async def process_due_removals(runtime: Runtime, now: datetime) -> int:
+    """Remove people who entered a member group without a membership and did not get one in time."""
+    removed = 0
+    for removal in runtime.store.due_removals(now):
+        if runtime.role_of(removal["user_id"]) in ("member", "admin"):
+            runtime.store.finish_removal(removal["id"], now)
+            continue
+        if await kick(runtime, removal["group_id"], int(removal["user_id"])):
+            runtime.store.finish_removal(removal["id"], now)
+            removed += 1
+    return removed
