@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 from dotenv import dotenv_values
 
-from . import texts
+from . import codes, texts
+from .durations import parse_duration
+from .members import Membership, cancel, extend, membership, parse_qq, role_of
 from .errors import WenkuError
 from .importer import ImportRules, collect_files, import_paths
 from .search import parse_query, rank, result_page
@@ -143,6 +145,114 @@ def stats_command(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps(figures.__dict__, ensure_ascii=False))
     else:
         click.echo(texts.stats(figures))
+
+
+@main.group("members")
+def members_group() -> None:
+    """Memberships: list, show, grant, extend, cancel."""
+
+
+@members_group.command("list")
+@click.option("--expiring", is_flag=True, help="Only those ending within 7 days")
+@click.option("--all", "everyone", is_flag=True, help="Expired members too")
+@click.pass_obj
+def members_list(obj: Context, expiring: bool, everyone: bool) -> None:
+    moment = _now()
+    if everyone:
+        rows = obj.store.members()
+    elif expiring:
+        rows = obj.store.members(active_at=moment, expiring_before=moment + timedelta(days=7))
+    else:
+        rows = obj.store.members(active_at=moment)
+    for row in rows:
+        member = Membership.from_row(row)
+        state = "有效" if member.active(moment) else "过期"
+        click.echo(f"{member.user_id}\t{state}\t{texts.until(member)}\t{member.source}")
+    click.echo(f"共 {len(rows)} 人", err=True)
+
+
+@members_group.command("show")
+@click.argument("qq")
+@click.pass_obj
+def members_show(obj: Context, qq: str) -> None:
+    user = _qq(qq)
+    role = role_of(obj.store, user, _now(), frozenset())
+    click.echo(texts.member_status_for_admin(user, membership(obj.store, user), role, _now(), obj.store.member_events(user), None))
+
+
+def _qq(text: str) -> str:
+    try:
+        return parse_qq(text)
+    except WenkuError as problem:
+        raise click.UsageError(texts.error(problem)) from None
+
+
+def _duration(text: str):
+    try:
+        return parse_duration(text)
+    except WenkuError as problem:
+        raise click.UsageError(texts.error(problem)) from None
+
+
+@members_group.command("grant")
+@click.argument("qq")
+@click.argument("duration")
+@click.pass_obj
+def members_grant(obj: Context, qq: str, duration: str) -> None:
+    """Start or extend a membership (时长: 7天, 1月, 1年, 永久)."""
+    user = _qq(qq)
+    result = extend(obj.store, user, _duration(duration), now=_now(), actor="cli", action="grant")
+    click.echo(texts.membership_changed("grant", user, result))
+
+
+@members_group.command("cancel")
+@click.argument("qq")
+@click.pass_obj
+def members_cancel(obj: Context, qq: str) -> None:
+    user = _qq(qq)
+    try:
+        result = cancel(obj.store, user, now=_now(), actor="cli")
+    except WenkuError as problem:
+        raise click.UsageError(texts.error(problem)) from None
+    click.echo(texts.membership_changed("cancel", user, result))
+
+
+@main.group("codes")
+def codes_group() -> None:
+    """Redeem codes: generate, list, void."""
+
+
+@codes_group.command("generate")
+@click.argument("count", type=int)
+@click.argument("duration")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Also write the codes to this file")
+@click.pass_obj
+def codes_generate(obj: Context, count: int, duration: str, out: str | None) -> None:
+    try:
+        new_codes = codes.generate(obj.store, count, _duration(duration), now=_now(), actor="cli")
+    except WenkuError as problem:
+        raise click.UsageError(texts.error(problem)) from None
+    if out:
+        Path(out).write_text("\n".join(new_codes) + "\n", encoding="utf-8")
+    click.echo("\n".join(new_codes))
+
+
+@codes_group.command("list")
+@click.option("--limit", default=50, show_default=True)
+@click.pass_obj
+def codes_list(obj: Context, limit: int) -> None:
+    click.echo(texts.code_list(codes.list_codes(obj.store, limit)))
+
+
+@codes_group.command("void")
+@click.argument("code")
+@click.pass_obj
+def codes_void(obj: Context, code: str) -> None:
+    try:
+        code_id = codes.void(obj.store, code, now=_now(), actor="cli")
+    except WenkuError as problem:
+        raise click.UsageError(texts.error(problem)) from None
+    click.echo(texts.code_voided(code_id))
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ VISITOR_HELP = "\n".join(
         "· 摘要 编号：看文档的标题、分类、关键词和开头（也可用：预览）",
         "· 最新 [数量]：最新入库的文档，默认5篇，最多20篇",
         "· 分类 [名称]：各分类的文档数；带名称时看该分类最新文档",
+        "· 会员：查看自己的会员状态和今日剩余全文次数",
+        "· 兑换 卡密：用卡密开通或续期会员",
         "· 帮助：显示本说明",
     ]
 )
@@ -377,7 +379,7 @@ async def test_help_for_visitors(app: App, library, chat: Chat, message: str):
 
 
 def help_for_admin() -> str:
-    """An admin sees every command of the table (for now the same ones a visitor sees)."""
+    """An admin sees every command of the table: the visitor's, the member's and the admin's."""
     lines = ["文库机器人可用命令（命令前可加 /）："]
     lines.extend(f"· {command}：{meaning}" for command, meaning, _ in texts.COMMANDS)
     return "\n".join(lines)
