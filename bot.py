@@ -19,7 +19,7 @@ ensure_env_file(env_file, ROOT / ".env.example")
 
 # A one-element tuple: read exactly this file (a plain string would also read ./.env).
 nonebot.init(_env_file=(str(env_file),))
-require_credentials(nonebot.get_driver().config)
+require_credentials()
 
 driver = nonebot.get_driver()
 driver.register_adapter(OneBotV11Adapter)

@@ -57,9 +57,11 @@ def load_search_bench():
     try:
         spec = importlib.util.spec_from_file_location("bench_search", BENCH / "search.py")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up there
         spec.loader.exec_module(module)
         return module
     except Exception as problem:  # noqa: BLE001 - any breakage there must not stop this benchmark
+        sys.modules.pop("bench_search", None)
         say(f"bench/search.py could not be imported ({problem!r}): using the fallback queries")
         return None
 

@@ -11,6 +11,7 @@ from .durations import Duration, parse_duration
 from .errors import CodeRefused, TooManyAttempts, TooManyCodes
 from .members import Membership, extend
 from .store import Store
+from .textnorm import normalize
 
 __all__ = ["ALPHABET", "CODE_LENGTH", "new_code", "normalize_code", "generate", "redeem", "void", "CodeInfo", "list_codes"]
 
@@ -30,7 +31,8 @@ def new_code() -> str:
 
 
 def normalize_code(text: str) -> str:
-    return "".join(char for char in text.upper() if char.isalnum())
+    """Upper case, full-width folded (a Chinese IME types ＡＢＣ), dashes and spaces dropped."""
+    return "".join(char for char in normalize(text).upper() if char.isalnum())
 
 
 def code_hash(code: str) -> str:

@@ -14,6 +14,8 @@ __all__ = ["Duration", "LIFETIME", "parse_duration", "add_months"]
 
 _CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNITS = {"天": "days", "日": "days", "周": "weeks", "星期": "weeks", "个月": "months", "月": "months", "年": "years"}
+#: The longest length accepted, 100 years: 9999年 would end past datetime's year 9999 (use 永久).
+MAX_MONTHS, MAX_DAYS = 1200, 36525
 _PATTERN = re.compile(r"^(\d{1,4}|[零一二两三四五六七八九十]{1,3})\s*(天|日|周|星期|个月|月|年)$")
 
 
@@ -42,15 +44,21 @@ class Duration:
 LIFETIME = Duration(lifetime=True)
 
 
-def _chinese_number(text: str) -> int:
+#: Chinese numerals up to 99 as written: 三, 十, 十五, 二十, 二十五 (not 一二, 十二十, 零十).
+_CHINESE_NUMBER = re.compile(r"^(?:([一二两三四五六七八九]?)十([一二三四五六七八九]?)|([零一二两三四五六七八九]))$")
+
+
+def _chinese_number(text: str) -> int | None:
+    """The value of digits or a Chinese numeral; None when the numeral is malformed."""
     if text.isdigit():
         return int(text)
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return _CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0)
-    return _CHINESE_DIGITS[text]
+    match = _CHINESE_NUMBER.match(text)
+    if match is None:
+        return None
+    tens, ones, single = match.groups()
+    if single is not None:
+        return _CHINESE_DIGITS[single]
+    return _CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0)
 
 
 def parse_duration(text: str) -> Duration:
@@ -62,15 +70,19 @@ def parse_duration(text: str) -> Duration:
         raise BadDuration(text)
     amount = _chinese_number(match.group(1))
     unit = _UNITS[match.group(2)]
-    if amount <= 0:
+    if amount is None or amount <= 0:
         raise BadDuration(text)
     if unit == "days":
-        return Duration(days=amount)
-    if unit == "weeks":
-        return Duration(days=7 * amount)
-    if unit == "months":
-        return Duration(months=amount)
-    return Duration(months=12 * amount)
+        duration = Duration(days=amount)
+    elif unit == "weeks":
+        duration = Duration(days=7 * amount)
+    elif unit == "months":
+        duration = Duration(months=amount)
+    else:
+        duration = Duration(months=12 * amount)
+    if duration.months > MAX_MONTHS or duration.days > MAX_DAYS:
+        raise BadDuration(text)
+    return duration
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -27,7 +27,7 @@ __all__ = [
 def parse_qq(text: str) -> str:
     """A QQ number as typed (digits, maybe full-width, maybe @-mention text); raises BadQQ."""
     cleaned = normalize(str(text)).strip().lstrip("@")
-    if not re.fullmatch(r"[1-9]\d{4,11}", cleaned):
+    if not re.fullmatch(r"[1-9][0-9]{4,11}", cleaned):
         raise BadQQ(str(text))
     return cleaned
 

@@ -7,7 +7,6 @@ import re
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
 
 from wenku import texts
 
@@ -37,8 +36,9 @@ def ensure_env_file(env_file: Path, example: Path) -> bool:
             env_file=str(env_file),
             host=host,
             port=port,
-            access_token=values["ONEBOT_ACCESS_TOKEN"],
-            secret=values["ONEBOT_SECRET"],
+            # What NoneBot will use: the process environment wins over the file.
+            access_token=os.environ.get("ONEBOT_ACCESS_TOKEN") or values["ONEBOT_ACCESS_TOKEN"],
+            secret=os.environ.get("ONEBOT_SECRET") or values["ONEBOT_SECRET"],
         ),
         flush=True,
     )
@@ -50,8 +50,16 @@ def _setting(template: str, name: str, default: str) -> str:
     return found.group(1).strip() if found and found.group(1).strip() else default
 
 
-def require_credentials(config: Any) -> None:
-    """Exit unless both OneBot credentials are set: without them anyone could drive the bot."""
+def require_credentials() -> None:
+    """Exit unless both OneBot credentials are set: without them anyone could drive the bot.
+
+    Read the way the OneBot adapter reads them (its plugin config: file and
+    process environment), so that the check and the adapter never disagree.
+    """
+    from nonebot import get_plugin_config
+    from nonebot.adapters.onebot.v11.config import Config as OneBotConfig
+
+    config = get_plugin_config(OneBotConfig)
     missing = [name for name in ("onebot_access_token", "onebot_secret") if not getattr(config, name, None)]
     if missing:
         print(texts.missing_credentials([name.upper() for name in missing]), file=sys.stderr, flush=True)

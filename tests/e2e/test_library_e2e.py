@@ -450,14 +450,9 @@ async def test_first_start_writes_settings_with_fresh_secrets(launch_bot, tmp_pa
     assert "【工会】" in reply.text  # and the demo library was loaded
 
 
-# -- known bugs (strict xfail: remove the marker once fixed) ----------------------------------------
+# -- credentials in the environment -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: on first start the bot prints the generated token although ONEBOT_ACCESS_TOKEN "
-    "from the environment is the one in effect",
-)
 async def test_first_start_prints_the_token_in_effect(launch_bot, tmp_path: Path) -> None:
     bot: BotProcess = launch_bot(
         tmp_path / "fresh",
@@ -472,11 +467,6 @@ async def test_first_start_prints_the_token_in_effect(launch_bot, tmp_path: Path
         pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: require_credentials reads NoneBot's global config, which ignores ONEBOT_* set only "
-    "in the environment, although the adapter uses them (.env.example: environment overrides .env)",
-)
 def test_credentials_from_the_environment_alone_are_enough(launch_bot) -> None:
     bot: BotProcess = launch_bot(
         overrides={"ONEBOT_ACCESS_TOKEN": None, "ONEBOT_SECRET": None},
