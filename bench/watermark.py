@@ -98,7 +98,7 @@ def search_latencies(store: Store, texts: list[str], repeat: int) -> list[float]
         result_page(store, search(store, text), 1)
     latencies = []
     for text in texts:
-        samples = [timed(lambda: result_page(store, search(store, text), 1)) for _ in range(repeat)]
+        samples = [timed(lambda text=text: result_page(store, search(store, text), 1)) for _ in range(repeat)]
         latencies.append(statistics.median(samples))
     return latencies
 
@@ -159,7 +159,7 @@ def main() -> None:
         say(f"library: {docs} documents" + (" (reused)" if build.reused else f", built in {build.seconds:.1f} s"))
 
         texts, origin = query_texts(search_bench, corpus, store, args.queries, args.seed)
-        say(f"search: {len(texts)} queries from the {origin}, each timed {args.search_repeat}x after a warm-up")
+        say(f"search: {len(texts)} queries ({origin}), each timed {args.search_repeat}x after a warm-up")
         latencies = search_latencies(store, texts, args.search_repeat)
         document = sample_document(store, DOCUMENT_CHARS)
         store.close()
@@ -170,7 +170,7 @@ def main() -> None:
     ids = [rng.randrange(2**32) for _ in range(args.marks)]
     for delivery_id in ids[:20]:  # warm-up: caches of the HMAC key and character tests
         mark_text(document, delivery_id=delivery_id, secret=SECRET)
-    mark_samples = [timed(lambda: mark_text(document, delivery_id=i, secret=SECRET)) for i in ids]
+    mark_samples = [timed(lambda i=i: mark_text(document, delivery_id=i, secret=SECRET)) for i in ids]
 
     delivery_id = ids[0]
     marked = mark_text(document, delivery_id=delivery_id, secret=SECRET)
@@ -178,7 +178,7 @@ def main() -> None:
         fail("strip_marks did not give back the document")
     pieces = fragments(rng, marked, args.traces)
     wrong = sum(find_marks(piece, SECRET) != [delivery_id] for piece in pieces)
-    trace_samples = [timed(lambda: find_marks(piece, SECRET)) for piece in pieces]
+    trace_samples = [timed(lambda piece=piece: find_marks(piece, SECRET)) for piece in pieces]
     full_samples = [timed(lambda: find_marks(marked, SECRET)) for _ in range(200)]
     docx_samples = [timed(lambda: fulltext_docx("标题", marked, "仅供会员 123****89 使用")) for _ in range(20)]
 
@@ -188,13 +188,19 @@ def main() -> None:
 
     say()
     clusters = (len(marked) - len(document)) // CLUSTER_LENGTH
-    say(f"mark_text, {len(document)} characters:        median {mark_ms:.3f} ms over {len(mark_samples)} runs"
-        f" (+{growth:.0%} characters, {clusters} clusters)")
-    say(f"find_marks, {FRAGMENT_CHARS}-character fragment: median {trace_ms:.4f} ms over {len(trace_samples)} fragments,"
-        f" {wrong} not naming the delivery")
+    say(
+        f"mark_text, {len(document)} characters:        median {mark_ms:.3f} ms over {len(mark_samples)} runs"
+        f" (+{growth:.0%} characters, {clusters} clusters)"
+    )
+    say(
+        f"find_marks, {FRAGMENT_CHARS}-character fragment: median {trace_ms:.4f} ms over {len(trace_samples)} fragments,"
+        f" {wrong} not naming the delivery"
+    )
     say(f"find_marks, whole marked document:   median {median_ms(full_samples):.3f} ms")
     say(f"fulltext_docx of the marked document: median {median_ms(docx_samples):.1f} ms")
-    say(f"bot search + result page:            median {search_ms:.3f} ms over {len(latencies)} queries, {docs} documents")
+    say(
+        f"bot search + result page:            median {search_ms:.3f} ms over {len(latencies)} queries, {docs} documents"
+    )
     say(f"ratios: mark / search {mark_ms / search_ms:.3f}, trace / search {trace_ms / search_ms:.4f}")
 
     result = {

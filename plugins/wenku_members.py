@@ -12,8 +12,7 @@ require("nonebot_plugin_apscheduler")
 from nonebot_plugin_apscheduler import scheduler  # noqa: E402
 
 from wenku import codes, texts  # noqa: E402
-from wenku.durations import parse_duration  # noqa: E402
-from wenku.errors import BadQQ  # noqa: E402
+from wenku.durations import Duration, parse_duration  # noqa: E402
 from wenku.fulltext import finish_delivery, prepare_delivery, quota_left, trace  # noqa: E402
 from wenku.members import cancel, extend, membership, parse_qq  # noqa: E402
 from wenku.members import Membership  # noqa: E402
@@ -106,11 +105,20 @@ async def handle_fulltext(bot: Bot, event: MessageEvent, state: T_State) -> None
 # -- admins: memberships --------------------------------------------------------------------
 
 
-def _qq_and_duration(args: str) -> tuple[str, str]:
-    words = args.split()
-    if len(words) != 2:
-        raise BadQQ(args or "（空）")
-    return parse_qq(words[0]), words[1]
+#: What a refusal shows for an argument that was left out.
+_MISSING = "（空）"
+
+
+def _qq(args: str) -> str:
+    return parse_qq(args.strip() or _MISSING)
+
+
+def _qq_and_duration(args: str) -> tuple[str, Duration]:
+    """The QQ number and the duration of 开通/续费; each refusal names the argument that is wrong."""
+    words = args.split(None, 1)
+    user = _qq(words[0] if words else "")
+    # The rest is the duration, so 1 年 (with a space) reads as 1年.
+    return user, parse_duration(words[1].strip() if len(words) > 1 else _MISSING)
 
 
 grant_command = on_message(rule=command("开通", "续费") & served, priority=10, block=True)
@@ -121,9 +129,9 @@ async def handle_grant(bot: Bot, event: MessageEvent, state: T_State) -> None:
     runtime = get_runtime()
     async with replying(bot, event) as reply:
         require_admin(event)
-        user, length = _qq_and_duration(state[ARGS])
-        action = "grant" if event.get_plaintext().lstrip("/ ").startswith("开通") else "extend"
-        result = extend(runtime.store, user, parse_duration(length), now=now(), actor=str(event.user_id), action=action)
+        user, duration = _qq_and_duration(state[ARGS])
+        action = "grant" if event.get_plaintext().strip().lstrip("/").lstrip().startswith("开通") else "extend"
+        result = extend(runtime.store, user, duration, now=now(), actor=str(event.user_id), action=action)
         await reply(texts.membership_changed(action, user, result))
 
 
@@ -135,7 +143,7 @@ async def handle_cancel(bot: Bot, event: MessageEvent, state: T_State) -> None:
     runtime = get_runtime()
     async with replying(bot, event) as reply:
         require_admin(event)
-        user = parse_qq(state[ARGS])
+        user = _qq(state[ARGS])
         result = cancel(runtime.store, user, now=now(), actor=str(event.user_id))
         await reply(texts.membership_changed("cancel", user, result))
 
@@ -148,7 +156,7 @@ async def handle_lookup(bot: Bot, event: MessageEvent, state: T_State) -> None:
     runtime = get_runtime()
     async with replying(bot, event) as reply:
         require_admin(event)
-        user = parse_qq(state[ARGS])
+        user = _qq(state[ARGS])
         current = membership(runtime.store, user)
         quota = quota_left(runtime.store, user, now(), runtime.config.wenku_daily_fulltext) if current else None
         events = runtime.store.member_events(user, 10)

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from .textnorm import drop_invisible
+
 __all__ = [
     "DEFAULT_BOILERPLATE",
     "CleanDocument",
@@ -50,7 +52,8 @@ def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
 
 
 def _lines(text: str) -> list[str]:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # A re-imported leaked copy carries watermarks: they are no part of the text.
+    text = drop_invisible(text).replace("\r\n", "\n").replace("\r", "\n")
     # Strip ASCII and ideographic indentation; paragraphs are kept one per line.
     return [line.strip(" \t\u3000\ufeff\xa0") for line in text.split("\n")]
 

@@ -49,9 +49,7 @@ def _east_asian(style) -> None:
     fonts.set(qn("w:eastAsia"), EAST_ASIAN_FONT)
 
 
-def fulltext_docx(
-    title: str, marked_body: str, visible_line: str, *, moment: datetime | None = None
-) -> bytes:
+def fulltext_docx(title: str, marked_body: str, visible_line: str, *, moment: datetime | None = None) -> bytes:
     """The .docx bytes of one delivery.
 
     ``marked_body`` is the already marked text; ``visible_line`` the notice

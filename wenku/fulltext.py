@@ -11,7 +11,7 @@ from .errors import DocumentNotFound, QuotaExhausted
 from .search import match_expression
 from .stats import start_of_day
 from .store import Store, StoredDocument
-from .textnorm import normalize, term_match_expression, word_runs
+from .textnorm import drop_invisible, normalize, term_match_expression, word_runs
 from .watermark import find_marks, mark_text, mask_qq
 
 __all__ = ["Delivery", "quota_left", "prepare_delivery", "finish_delivery", "TraceResult", "trace"]
@@ -59,7 +59,7 @@ def prepare_delivery(
     docx = None
     if format == "file":
         title, _, body = marked.partition("\n")
-        docx = fulltext_docx(title, body, visible)
+        docx = fulltext_docx(title, body, visible, moment=now)
     return Delivery(id=delivery_id, document=document, format=format, text=text, docx=docx)
 
 
@@ -71,13 +71,14 @@ def finish_delivery(store: Store, delivery_id: int, sent: bool) -> None:
 @dataclass(frozen=True)
 class TraceResult:
     deliveries: list[dict] = field(default_factory=list)  # deliveries named by marks in the text
+    unknown_marks: list[int] = field(default_factory=list)  # valid marks with no delivery on record
     document: StoredDocument | None = None  # the document the text comes from
     recipients: list[dict] = field(default_factory=list)  # who received that document, newest first
 
 
 def _document_by_content(store: Store, text: str) -> StoredDocument | None:
     """The document a pasted fragment comes from, found by its longest runs of text."""
-    runs = sorted((run for run in word_runs(normalize(text)) if len(run) >= 4), key=len, reverse=True)
+    runs = sorted((run for run in word_runs(normalize(drop_invisible(text))) if len(run) >= 4), key=len, reverse=True)
     if not runs:
         return None
     pieces = [run[:16] for run in runs[:4]]
@@ -98,10 +99,14 @@ def _document_by_content(store: Store, text: str) -> StoredDocument | None:
 
 def trace(store: Store, text: str, secret: str) -> TraceResult:
     """Who a leaked text was sent to: by its watermark, or else by its content."""
-    deliveries = [row for delivery_id in find_marks(text, secret) if (row := store.delivery(delivery_id))]
+    marks = find_marks(text, secret)
+    deliveries = [row for delivery_id in marks if (row := store.delivery(delivery_id))]
+    unknown = [delivery_id for delivery_id in marks if not any(row["id"] == delivery_id for row in deliveries)]
     if deliveries:
         document = store.get_document(deliveries[0]["document_id"], include_deleted=True)
-        return TraceResult(deliveries=deliveries, document=document)
+        return TraceResult(deliveries=deliveries, unknown_marks=unknown, document=document)
+    if unknown:
+        return TraceResult(unknown_marks=unknown)
     document = _document_by_content(store, text)
     if document is None:
         return TraceResult()

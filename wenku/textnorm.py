@@ -20,6 +20,7 @@ from importlib import resources
 
 __all__ = [
     "normalize",
+    "drop_invisible",
     "word_runs",
     "index_tokens",
     "query_terms",
@@ -91,6 +92,14 @@ def index_tokens(text: str) -> str:
     return " ".join(tokens)
 
 
+#: Zero-width characters: invisible, yet they would split a word in two.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def drop_invisible(text: str) -> str:
+    return text.translate(INVISIBLE)
+
+
 def query_terms(query: str) -> list[str]:
     """Split user input into normalized search terms (all of them must match).
 
@@ -99,7 +108,8 @@ def query_terms(query: str) -> list[str]:
     Duplicate terms and terms contained in another term are dropped.
     """
     terms: list[str] = []
-    for run in word_runs(normalize(query)):
+    # Pasted text may carry watermarks: zero-width characters must not split words.
+    for run in word_runs(normalize(drop_invisible(query))):
         if run not in terms:
             terms.append(run)
     return [t for t in terms if not any(t != other and t in other for other in terms)]

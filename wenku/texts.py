@@ -489,6 +489,8 @@ def trace_result(result, titles: dict[int, str]) -> str:
                 f"{local_time(datetime.fromisoformat(row['at']))} 发送（编号 {row['id']}，{'文件' if row['format'] == 'file' else '文本'}）"
             )
         return "\n".join(lines)
+    if result.unknown_marks:
+        return trace_unknown(result.unknown_marks)
     if result.document is None:
         return "没有找到水印，也没有找到内容相符的文档。"
     lines = [f"没有找到水印（可能被去除）。内容出自 #{result.document.id} {result.document.title}。"]
@@ -499,6 +501,11 @@ def trace_result(result, titles: dict[int, str]) -> str:
     else:
         lines.append("还没有会员收到过这篇全文。")
     return "\n".join(lines)
+
+
+def trace_unknown(delivery_ids: Sequence[int]) -> str:
+    numbers = "、".join(str(delivery_id) for delivery_id in delivery_ids)
+    return f"水印有效（编号 {numbers}），但数据库里没有这次发送的记录（可能来自已恢复的旧备份之外）。"
 
 
 def trace_needs_text() -> str:

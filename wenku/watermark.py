@@ -57,18 +57,13 @@ characters, so a marked text has about 45% more characters (about 3,700 more
 for 8,000 characters). Front ends that cap message length must count the
 marked text, or send the .docx.
 
-TODO(texts.py): user-facing strings this module needs (to live in wenku/texts.py):
-    * ``delivery_line(masked_qq: str, delivery_id: int, moment: datetime) -> str``
-      the visible line at the top and in the footer of a full text, e.g.
-      ``f"仅供会员 {masked_qq} 个人学习使用，请勿外传。交付编号 {delivery_id}，{local_date(moment)}"``
-    * ``trace_found(delivery_id: int, masked_qq: str, title: str, moment: datetime) -> str``
-      an admin's answer when pasted text carries a mark, e.g.
-      ``f"这段文字来自交付 #{delivery_id}：{title}，发给会员 {masked_qq}（{local_date(moment)}）"``
-    * ``trace_several(lines: Sequence[str]) -> str`` when a paste names several
-      deliveries (most frequent first), e.g. ``"这段文字含有多个交付的标记：\\n" + "\\n".join(lines)``
-    * ``trace_none() -> str``, e.g. ``"没有在这段文字里找到有效的标记（可能被清除，或不是从本文库发出的全文）。"``
-    * ``trace_unknown(delivery_id: int) -> str`` a valid mark whose delivery is
-      not in the database, e.g. ``f"标记有效（交付编号 {delivery_id}），但数据库里没有这次交付的记录。"``
+TODO(texts.py): user-facing strings around this module (to live in wenku/texts.py):
+    * the visible line is ``texts.watermark_line(masked_qq, delivery_id)`` and
+      the admin's answer ``texts.trace_result`` (both exist);
+    * missing: ``trace_unknown(delivery_ids: Sequence[int]) -> str`` for marks
+      that verify but name no delivery in the database (a restored backup, a
+      second bot sharing the secret), which ``wenku.fulltext.trace`` now drops
+      silently, e.g. ``"水印有效（编号 " + "、".join(map(str, delivery_ids)) + "），但数据库里没有这次发送的记录。"``
 """
 
 from __future__ import annotations
@@ -80,6 +75,7 @@ import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
+from itertools import pairwise
 
 __all__ = [
     "MARK_CHARS",
@@ -109,9 +105,7 @@ _STRIP = re.compile(rf"{_CLASS}(?:\s*{_CLASS})+|\A{_CLASS}|{_CLASS}\Z")
 _TO_DIGITS = str.maketrans({char: str(value) for value, char in enumerate(MARK_CHARS)})
 _DELETE_MARKS = str.maketrans(dict.fromkeys(MARK_CHARS))
 #: Each hexadecimal digit of the 64-bit payload as two mark characters.
-_HEX_TO_MARKS = {
-    f"{value:x}": MARK_CHARS[value >> 2] + MARK_CHARS[value & 3] for value in range(16)
-}
+_HEX_TO_MARKS = {f"{value:x}": MARK_CHARS[value >> 2] + MARK_CHARS[value & 3] for value in range(16)}
 
 # Categories that must not touch a cluster: marks (they combine with what
 # precedes), format/control/surrogate/private/unassigned, separators.
@@ -206,7 +200,7 @@ def mark_text(text: str, *, delivery_id: int, secret: str) -> str:
             return cluster + text
         return text  # only spaces, controls and the like: nothing worth marking
     bounds = [0, *positions, len(text)]
-    return cluster.join([text[start:end] for start, end in zip(bounds, bounds[1:])])
+    return cluster.join([text[start:end] for start, end in pairwise(bounds)])
 
 
 def _candidates(text: str) -> list[str]:

@@ -6,6 +6,7 @@ one failed reminder or kick is retried next time and never stops the rest.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import nonebot
@@ -15,7 +16,7 @@ from nonebot.log import logger
 
 from wenku import texts
 from wenku.daily import due_notices, record_notice
-from wenku.members import membership
+from wenku.members import membership, role_of
 
 from .outbox import Target
 from .runtime import Runtime
@@ -27,7 +28,7 @@ async def answer_join_request(runtime: Runtime, bot: Bot, event: GroupRequestEve
     kind = runtime.chat_kind(event.group_id)
     if kind is None:
         return
-    role = runtime.role_of(event.user_id)
+    role = role_of(runtime.store, str(event.user_id), now, runtime.admins)
     if role == "blacklisted":
         approve, reason = False, texts.join_rejected_blacklisted()
     elif kind == "free" or role in ("member", "admin"):
@@ -48,22 +49,25 @@ async def answer_join_request(runtime: Runtime, bot: Bot, event: GroupRequestEve
     )
 
 
-def _bots() -> list[Bot]:
+def _bots(bots: Sequence[Bot] | None = None) -> list[Bot]:
+    """The accounts to act through: ``bots`` if given (tests), else every connected one."""
+    if bots is not None:
+        return list(bots)
     # get_bots() is a live dict that changes as accounts connect: iterate over a copy.
     return [bot for bot in list(nonebot.get_bots().values()) if isinstance(bot, Bot)]
 
 
-async def kick(runtime: Runtime, group_id: int, user_id: int) -> bool:
+async def kick(runtime: Runtime, group_id: int, user_id: int, bots: Sequence[Bot] | None = None) -> bool:
     """Remove a user from a group with the first connected account that manages it."""
-    for bot in _bots():
+    for bot in _bots(bots):
         target = Target(self_id=bot.self_id, kind="group", id=group_id)
         if await runtime.outbox.call(target, [lambda bot: bot.set_group_kick(group_id=group_id, user_id=user_id)]):
             return True
     return False
 
 
-async def _group_members(group_id: int) -> list[dict]:
-    for bot in _bots():
+async def _group_members(group_id: int, bots: Sequence[Bot]) -> list[dict]:
+    for bot in bots:
         try:
             return await bot.get_group_member_list(group_id=group_id)
         except (ActionFailed, NetworkError) as error:
@@ -71,10 +75,13 @@ async def _group_members(group_id: int) -> list[dict]:
     return []
 
 
-async def run_daily_job(runtime: Runtime, now: datetime) -> dict[str, int]:
-    """Reminders before expiry, notices after it, removal of non-members from member groups."""
+async def run_daily_job(runtime: Runtime, now: datetime, bots: Sequence[Bot] | None = None) -> dict[str, int]:
+    """Reminders before expiry, notices after it, removal of non-members from member groups.
+
+    Who is still a member is judged at ``now``, the moment the notices are about.
+    """
     done = {"notices": 0, "failed_notices": 0, "removed": 0, "failed_removals": 0}
-    bots = _bots()
+    bots = _bots(bots)
     if not bots:
         logger.warning("daily job: no QQ account connected, nothing sent")
         return done
@@ -93,13 +100,13 @@ async def run_daily_job(runtime: Runtime, now: datetime) -> dict[str, int]:
             done["failed_notices"] += 1
     own_ids = {bot.self_id for bot in bots}
     for group_id in runtime.config.wenku_member_groups:
-        for person in await _group_members(group_id):
+        for person in await _group_members(group_id, bots):
             user = str(person.get("user_id", ""))
             if not user or user in own_ids or person.get("role") in ("owner", "admin"):
                 continue
-            if runtime.role_of(user) in ("member", "admin"):
+            if role_of(runtime.store, user, now, runtime.admins) in ("member", "admin"):
                 continue
-            if await kick(runtime, group_id, int(user)):
+            if await kick(runtime, group_id, int(user), bots):
                 done["removed"] += 1
             else:
                 done["failed_removals"] += 1
@@ -107,14 +114,14 @@ async def run_daily_job(runtime: Runtime, now: datetime) -> dict[str, int]:
     return done
 
 
-async def process_due_removals(runtime: Runtime, now: datetime) -> int:
+async def process_due_removals(runtime: Runtime, now: datetime, bots: Sequence[Bot] | None = None) -> int:
     """Remove people who entered a member group without a membership and did not get one in time."""
     removed = 0
     for removal in runtime.store.due_removals(now):
-        if runtime.role_of(removal["user_id"]) in ("member", "admin"):
+        if role_of(runtime.store, removal["user_id"], now, runtime.admins) in ("member", "admin"):
             runtime.store.finish_removal(removal["id"], now)
             continue
-        if await kick(runtime, removal["group_id"], int(removal["user_id"])):
+        if await kick(runtime, removal["group_id"], int(removal["user_id"]), bots):
             runtime.store.finish_removal(removal["id"], now)
             removed += 1
     return removed

@@ -13,11 +13,15 @@ message is an array of segments and ``raw_message`` is its CQ-code form.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import io
 import itertools
 import json
 import time
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +33,11 @@ __all__ = [
     "FakeOneBot",
     "Response",
     "cq_escape",
+    "docx_text",
     "group_message",
+    "group_request",
     "lifecycle_connect",
+    "outgoing_texts",
     "private_message",
     "raw_message",
     "text",
@@ -40,6 +47,7 @@ JSON = dict[str, Any]
 Segments = list[JSON]
 
 _message_ids = itertools.count(100_000)
+_request_flags = itertools.count(1)
 
 
 # -- events ---------------------------------------------------------------------
@@ -127,6 +135,29 @@ def private_message(
     }
 
 
+def group_request(
+    *,
+    self_id: int,
+    group_id: int,
+    user_id: int,
+    comment: str = "",
+    flag: str | None = None,
+    sub_type: str = "add",
+) -> JSON:
+    """A request to join a group (``sub_type`` add) or an invitation of the bot (invite)."""
+    return {
+        "time": int(time.time()),
+        "self_id": self_id,
+        "post_type": "request",
+        "request_type": "group",
+        "sub_type": sub_type,
+        "group_id": group_id,
+        "user_id": user_id,
+        "comment": comment,
+        "flag": flag if flag is not None else f"request-{next(_request_flags)}",
+    }
+
+
 def lifecycle_connect(self_id: int) -> JSON:
     """The meta event NapCat sends right after the WebSocket opens."""
     return {
@@ -175,11 +206,73 @@ class ApiCall:
 
 
 def assert_text_only(calls: list[ApiCall]) -> None:
-    """Every message the bot sent is an array of text segments: user text can never become a QQ code."""
+    """Every message the bot sent is an array of text segments: user text can never become a QQ code.
+
+    A merged forward is an array of custom nodes, each holding text segments only.
+    """
     for call in calls:
         if call.action in SEND_ACTIONS:
             kinds = [segment.get("type") for segment in call.segments]
             assert kinds and set(kinds) == {"text"}, f"{call.action} sent non-text segments {kinds}: {call.params}"
+        elif call.action.endswith("_forward_msg"):
+            nodes = call.params.get("messages")
+            assert isinstance(nodes, list) and nodes, f"{call.action} without nodes: {call.params}"
+            for node in nodes:
+                content = node.get("data", {}).get("content")
+                kinds = [segment.get("type") for segment in content] if isinstance(content, list) else [type(content).__name__]
+                assert node.get("type") == "node" and kinds and set(kinds) == {"text"}, f"{call.action} node {node}"
+
+
+def docx_text(data: bytes) -> str:
+    """Every text a .docx carries: paragraphs, tables, headers, footers and core properties."""
+    from docx import Document  # python-docx, a dependency of the bot
+
+    document = Document(io.BytesIO(data))
+    parts = [paragraph.text for paragraph in document.paragraphs]
+    parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    for section in document.sections:
+        for part in (section.header, section.footer, section.first_page_footer, section.even_page_footer):
+            parts += [paragraph.text for paragraph in part.paragraphs]
+    properties = document.core_properties
+    parts += [properties.title or "", properties.subject or "", properties.comments or "", properties.identifier or ""]
+    return "\n".join(parts)
+
+
+def _segment_texts(segments: Any) -> Iterator[str]:
+    if isinstance(segments, str):
+        yield segments
+        return
+    for segment in segments if isinstance(segments, list) else []:
+        data = segment.get("data") or {}
+        if segment.get("type") == "text":
+            yield data.get("text", "")
+        elif segment.get("type") == "node":
+            yield from _segment_texts(data.get("content"))
+
+
+def _file_text(file: str) -> str:
+    if not file.startswith("base64://"):
+        return file
+    try:
+        data = base64.b64decode(file.removeprefix("base64://"), validate=True)
+    except (binascii.Error, ValueError):
+        return file
+    try:
+        return docx_text(data)
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        return data.decode("utf-8", errors="replace")
+
+
+def outgoing_texts(call: ApiCall) -> list[str]:
+    """All the text an API call carries to QQ users: message text, forward nodes, uploaded files (decoded)."""
+    found: list[str] = []
+    for key in ("message", "messages"):
+        found.extend(_segment_texts(call.params.get(key)))
+    for key in ("file", "name", "reason"):
+        value = call.params.get(key)
+        if isinstance(value, str):
+            found.append(_file_text(value) if key == "file" else value)
+    return found
 
 
 @dataclass
@@ -361,6 +454,9 @@ class FakeOneBot:
 
     def private_message(self, message: str | Segments, *, user_id: int, **fields: Any) -> JSON:
         return private_message(message, self_id=self.self_id, user_id=user_id, **fields)
+
+    def group_request(self, *, group_id: int, user_id: int, **fields: Any) -> JSON:
+        return group_request(self_id=self.self_id, group_id=group_id, user_id=user_id, **fields)
 
     # -- waiting for calls --------------------------------------------------------
 

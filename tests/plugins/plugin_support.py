@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from nonebot.adapters.onebot.v11 import (
     Bot,
+    GroupIncreaseNoticeEvent,
     GroupMessageEvent,
+    GroupRequestEvent,
     Message,
     MessageSegment,
     PrivateMessageEvent,
@@ -30,6 +32,8 @@ OTHER_GROUP = 20003  # configured as neither: the bot must stay silent there
 SUPERUSER = 10001
 VISITOR = 30001
 CONTACT = "咨询QQ10000"
+WATERMARK_SECRET = "test-secret"
+DAILY_FULLTEXT = 2
 #: Every fixture document is imported at this moment: 2024-05-06 in Asia/Shanghai.
 IMPORTED_AT = datetime(2024, 5, 6, 2, 0, tzinfo=timezone.utc)
 
@@ -203,4 +207,33 @@ def private_message(text: str, *, user_id: int = VISITOR) -> PrivateMessageEvent
         raw_message=text,
         font=0,
         sender=_sender(user_id),
+    )
+
+
+def join_request(user_id: int, group_id: int = MEMBER_GROUP, *, sub_type: str = "add") -> GroupRequestEvent:
+    """Someone asks to join a group the bot manages (sub_type invite: the bot itself is invited)."""
+    return GroupRequestEvent(
+        time=1714960800,
+        self_id=int(BOT_ID),
+        post_type="request",
+        request_type="group",
+        sub_type=sub_type,
+        group_id=group_id,
+        user_id=user_id,
+        comment="我想加入",
+        flag=f"flag-{group_id}-{user_id}",
+    )
+
+
+def member_joined(user_id: int, group_id: int = MEMBER_GROUP) -> GroupIncreaseNoticeEvent:
+    """Someone has entered a group (approved by a group admin, or invited by a member)."""
+    return GroupIncreaseNoticeEvent(
+        time=1714960800,
+        self_id=int(BOT_ID),
+        post_type="notice",
+        notice_type="group_increase",
+        sub_type="invite",
+        group_id=group_id,
+        operator_id=10002,
+        user_id=user_id,
     )

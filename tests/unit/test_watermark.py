@@ -247,9 +247,9 @@ def test_surrogates_and_combining_marks_are_never_split():
     assert strip_marks(marked) == original
     for i, char in enumerate(marked):
         if char in MARK_CHARS and marked[i - 1] not in MARK_CHARS:
-            assert marked[i - 1] not in "\ud83d\U0001F1E8"  # high surrogate, first half of a flag
+            assert marked[i - 1] not in "\ud83d\U0001f1e8"  # high surrogate, first half of a flag
         if char in MARK_CHARS and i + 1 < len(marked) and marked[i + 1] not in MARK_CHARS:
-            assert marked[i + 1] not in "\u0301\ude00\U0001F1F3"
+            assert marked[i + 1] not in "\u0301\ude00\U0001f1f3"
 
 
 @pytest.mark.parametrize("text", ["好", "好\n", "\n好", "ab"])
