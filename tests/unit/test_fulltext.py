@@ -11,7 +11,7 @@ from wenku.errors import DocumentNotFound, QuotaExhausted
 from wenku.fulltext import TraceResult, finish_delivery, prepare_delivery, quota_left, trace
 from wenku.importer import import_document
 from wenku.stats import start_of_day
-from wenku.watermark import MARK_CHARS, find_marks, strip_marks
+from wenku.watermark import MARK_CHARS, find_marks, mark_text, strip_marks
 
 from .conftest import NOW
 from .fixtures import UNION_BODY, UNION_TITLE, distributed
@@ -253,3 +253,14 @@ def test_trace_finds_other_documents_by_content(library):
 def test_trace_unrelated_text_finds_nothing(library, text):
     deliver(library)
     assert trace(library, text, SECRET) == TraceResult()
+
+
+def test_trace_valid_mark_without_a_delivery(library):
+    # A mark made with the right secret for a delivery the database does not know (a restored backup).
+    leaked = mark_text(UNION_BODY, delivery_id=999, secret=SECRET)
+    assert trace(library, leaked, SECRET) == TraceResult(unknown_marks=[999])
+    delivery = deliver(library)
+    both = middle(delivery.text) + leaked
+    result = trace(library, both, SECRET)
+    assert ([row["id"] for row in result.deliveries], result.unknown_marks) == ([delivery.id], [999])
+    assert result.document == library.get_document(1)
