@@ -44,7 +44,7 @@ def generate(store: Store, count: int, duration: Duration, *, now: datetime, act
     if not 1 <= count <= MAX_CODES_AT_ONCE:
         raise TooManyCodes(MAX_CODES_AT_ONCE)
     codes = [new_code() for _ in range(count)]
-    with store.db.atomic():
+    with store.write():
         for code in codes:
             store.add_code(code_hash(code), str(duration), now, actor)
     return codes
@@ -55,7 +55,7 @@ def redeem(store: Store, user_id: str, code: str, *, now: datetime) -> Membershi
     if store.redeem_failures_since(user_id, now - FAILURE_WINDOW) >= MAX_FAILURES:
         raise TooManyAttempts(int(FAILURE_WINDOW.total_seconds() // 60))
     digest = code_hash(code)
-    with store.db.atomic():
+    with store.write():
         claimed = store.claim_code(digest, user_id, now)
         if claimed is not None:
             return extend(

@@ -50,9 +50,13 @@ def prepare_delivery(
     document = store.get_document(document_id)
     if document is None:
         raise DocumentNotFound(document_id)
-    if quota_left(store, user_id, now, daily_limit) <= 0:
-        raise QuotaExhausted(daily_limit)
-    delivery_id = store.add_delivery(user_id=user_id, document_id=document_id, now=now, format=format, group_id=group_id)
+    # Check and claim the quota in one write transaction: two requests at once cannot both pass.
+    with store.write():
+        if quota_left(store, user_id, now, daily_limit) <= 0:
+            raise QuotaExhausted(daily_limit)
+        delivery_id = store.add_delivery(
+            user_id=user_id, document_id=document_id, now=now, format=format, group_id=group_id
+        )
     visible = texts.watermark_line(mask_qq(user_id), delivery_id)
     marked = mark_text(f"{document.title}\n{document.body}", delivery_id=delivery_id, secret=secret)
     text = f"{visible}\n{marked}\n{visible}"

@@ -76,7 +76,7 @@ def extend(
     note: str = "",
 ) -> Membership:
     """Start or lengthen a membership from the later of now and its current end."""
-    with store.db.atomic():
+    with store.write():
         current = membership(store, user_id)
         active = current is not None and current.active(now)
         if active and current.lifetime:
@@ -116,7 +116,7 @@ def _until_text(current: Membership | None) -> str | None:
 
 def cancel(store: Store, user_id: str, *, now: datetime, actor: str, action: str = "cancel", note: str = "") -> Membership:
     """End a membership now (it stays in the history); raises NotAMember if there is none active."""
-    with store.db.atomic():
+    with store.write():
         current = membership(store, user_id)
         if current is None or not current.active(now):
             raise NotAMember(user_id)
@@ -157,7 +157,7 @@ def role_of(store: Store, user_id: str, now: datetime, admins: Collection[str]) 
 
 def ban(store: Store, user_id: str, reason: str, *, now: datetime, actor: str) -> Membership | None:
     """Blacklist a number and end its membership; returns the membership as it ended, if any."""
-    with store.db.atomic():
+    with store.write():
         store.add_to_blacklist(user_id, reason, actor, now)
         current = membership(store, user_id)
         if current is not None and current.active(now):

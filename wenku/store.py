@@ -1,7 +1,7 @@
 """Every SQL statement of the project, behind one class wrapping sqlite-utils.
 
 The schema is built by ``sqlite_utils.Migrations``; writes that touch more
-than one table run inside ``db.atomic()`` so that a crash or a kill leaves
+than one table run inside one transaction (:meth:`Store.write`) so that a crash or a kill leaves
 either all of a change or none of it.
 
 Full-text search uses two contentless FTS5 tables filled with the bigram
@@ -13,6 +13,7 @@ the size of the tokens' positions instead of a second copy of every text.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -244,6 +245,29 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def write(self) -> Iterator["Store"]:
+        """A transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+        sqlite-utils' ``atomic()`` begins a deferred transaction: one that reads
+        and then writes fails at once with "database is locked" when another
+        connection (the CLI while the bot runs) wrote in between, instead of
+        waiting its turn. Inside an open transaction this is ``atomic()``'s savepoint.
+        """
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
     # -- meta ---------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -264,7 +288,7 @@ class Store:
 
     def rebuild_index(self) -> None:
         """Re-tokenize every live document (after a change of normalization)."""
-        with self.db.atomic():
+        with self.write():
             self.db.execute("INSERT INTO documents_fts(documents_fts) VALUES('delete-all')")
             self.db.execute("INSERT INTO titles_fts(titles_fts) VALUES('delete-all')")
             for row in self.db.query("SELECT id, title, body FROM documents WHERE deleted_at IS NULL"):
@@ -282,7 +306,7 @@ class Store:
 
     def add_document(self, document: NewDocument, now: datetime) -> int:
         """Insert a document with its index entries, all or nothing."""
-        with self.db.atomic():
+        with self.write():
             cursor = self.db.execute(
                 "INSERT INTO documents (title, category, keywords, body, chars, content_hash,"
                 " source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -34,7 +34,16 @@ async def _send_text(outbox: Outbox, target: Target, text: str) -> bool:
             target, [lambda bot, nodes=nodes: bot.call_api("send_private_forward_msg", user_id=target.id, messages=nodes)]
         )
         # The OneBot side may not support forwards (or refuse this one): plain messages instead.
-        if not sent and not await outbox.send_messages(target, [text_message(piece) for piece in group]):
+        if not sent and not await _send_plain(outbox, target, group):
+            return False
+    return True
+
+
+async def _send_plain(outbox: Outbox, target: Target, pieces: list[str]) -> bool:
+    """One piece at a time, stopping at the first that fails: the rest would arrive without it,
+    and a failed delivery does not count against the member's quota."""
+    for piece in pieces:
+        if not await outbox.send_messages(target, [text_message(piece)]):
             return False
     return True
 

@@ -476,3 +476,20 @@ async def test_the_daily_quota_runs_out(onebot: FakeOneBot, library_bot: BotProc
     assert onebot.calls[start:] == [refused]
     assert len(deliveries_of(library_bot, QUOTA_MEMBER)) == DAILY_LIMIT
     assert remaining_quota(await ask(onebot, "会员", user_id=QUOTA_MEMBER, group_id=None)) == 0
+
+
+async def test_no_piece_follows_a_plain_piece_that_failed(onebot: FakeOneBot, library_bot: BotProcess) -> None:
+    """Forward refused, then the first plain piece fails: the rest would reach the member out of context, uncounted."""
+    user = 40009
+    await grant(onebot, user)
+    onebot.respond("send_private_forward_msg", Response.failure(retcode=1200, message="不支持合并转发"))
+    onebot.respond("send_private_msg", Response.failure(retcode=1200, message="发送过快"), times=1)
+    start = onebot.mark()
+
+    await onebot.send_event(onebot.group_message(f"全文 {DOCUMENT}", group_id=MEMBER_GROUP, user_id=user))
+    [reply] = await onebot.wait_for_calls(1, to_chat(MEMBER_GROUP, user), after=start)
+
+    assert reply.text == texts.private_send_failed()
+    plain = [call for call in onebot.calls[start:] if call.is_send_to(user_id=user)]
+    assert len(plain) == 1, f"{len(plain)} plain pieces tried after the first failed"
+    assert [row["status"] for row in deliveries_of(library_bot, user)] == ["failed"]

@@ -322,3 +322,27 @@ def test_parse_qq_refuses(text):
     with pytest.raises(BadQQ) as caught:
         members.parse_qq(text)
     assert caught.value.text == text
+
+
+def test_extend_waits_for_another_writer_instead_of_failing(tmp_path):
+    """The CLI and the bot write to one file: a read-then-write must queue, not fail "locked"."""
+    import threading
+    import time
+
+    from wenku.durations import parse_duration
+    from wenku.members import extend, membership
+    from wenku.store import Store
+
+    path = tmp_path / "w.db"
+    Store.open(path).close()
+    other = Store.open(path)
+    other.db.execute("BEGIN IMMEDIATE")
+    other.db.execute("INSERT INTO meta (key, value) VALUES ('held', '1')")
+    released = threading.Timer(0.5, lambda: other.db.execute("COMMIT"))
+    released.start()
+    started = time.monotonic()
+    store = Store.open(path)
+    extend(store, "12345678", parse_duration("1年"), now=NOW, actor="cli")
+    assert time.monotonic() - started >= 0.4
+    assert membership(store, "12345678").active(NOW)
+    released.join()
