@@ -45,12 +45,27 @@ def _command_args(text: str, names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _command_text(event: MessageEvent) -> str:
+    """The message as text, with an @mention written as the QQ number it names.
+
+    So 开通 @某人 1年 reads as 开通 12345678 1年. Only real mention segments
+    count; "[CQ:at,…]" typed by a user is a text segment and stays text.
+    """
+    parts = []
+    for segment in event.message:
+        if segment.type == "text":
+            parts.append(segment.data.get("text", ""))
+        elif segment.type == "at":
+            parts.append(f" {segment.data.get('qq', '')} ")
+    return "".join(parts)
+
+
 def command(*names: str) -> Rule:
     """Matches a message that invokes one of ``names``; puts the argument text in state[ARGS]."""
     ordered = tuple(sorted(names, key=len, reverse=True))
 
     async def _invokes(event: MessageEvent, state: T_State) -> bool:
-        args = _command_args(event.get_plaintext(), ordered)
+        args = _command_args(_command_text(event), ordered)
         if args is None:
             return False
         state[ARGS] = args

@@ -34,6 +34,7 @@ __all__ = [
     "Response",
     "cq_escape",
     "docx_text",
+    "file_text",
     "group_message",
     "group_request",
     "lifecycle_connect",
@@ -250,7 +251,8 @@ def _segment_texts(segments: Any) -> Iterator[str]:
             yield from _segment_texts(data.get("content"))
 
 
-def _file_text(file: str) -> str:
+def file_text(file: str) -> str:
+    """An uploaded file's text: a base64 .docx decoded and read, other base64 content as UTF-8."""
     if not file.startswith("base64://"):
         return file
     try:
@@ -264,14 +266,15 @@ def _file_text(file: str) -> str:
 
 
 def outgoing_texts(call: ApiCall) -> list[str]:
-    """All the text an API call carries to QQ users: message text, forward nodes, uploaded files (decoded)."""
+    """All the text an API call carries to QQ users, one entry per text segment (so per forward node),
+    uploaded file (decoded), file name and request reason."""
     found: list[str] = []
     for key in ("message", "messages"):
         found.extend(_segment_texts(call.params.get(key)))
     for key in ("file", "name", "reason"):
         value = call.params.get(key)
         if isinstance(value, str):
-            found.append(_file_text(value) if key == "file" else value)
+            found.append(file_text(value) if key == "file" else value)
     return found
 
 

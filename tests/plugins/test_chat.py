@@ -96,3 +96,14 @@ def test_command_args_take_the_first_name_that_matches(chat):
 )
 def test_parse_number(chat, text: str, expected: int | None):
     assert chat.parse_number(text) == expected
+
+
+def test_mentions_become_qq_numbers_and_typed_cq_codes_stay_text(chat):
+    from nonebot.adapters.onebot.v11 import Message, MessageSegment
+
+    class Event:
+        message = Message([MessageSegment.text("开通 "), MessageSegment.at(12345678), MessageSegment.text(" 1年")])
+
+    assert chat._command_text(Event()) == "开通  12345678  1年"
+    Event.message = Message(MessageSegment.text("搜索 [CQ:at,qq=all]"))
+    assert chat._command_text(Event()) == "搜索 [CQ:at,qq=all]"
