@@ -18,7 +18,7 @@ from wenku.members import cancel, extend, membership, parse_qq  # noqa: E402
 from wenku.members import Membership  # noqa: E402
 from wenku_bot.chat import ARGS, command, group_id_of, parse_number, replying, require_admin, served  # noqa: E402
 from wenku_bot.config import Config  # noqa: E402
-from wenku_bot.delivery import send_delivery  # noqa: E402
+from wenku_bot.delivery import FAILED, PARTIAL, SENT, send_delivery  # noqa: E402
 from wenku_bot.membership_jobs import answer_join_request, process_due_removals, run_daily_job  # noqa: E402
 from wenku_bot.outbox import Target  # noqa: E402
 from wenku_bot.runtime import get_runtime, now  # noqa: E402
@@ -92,9 +92,11 @@ async def handle_fulltext(bot: Bot, event: MessageEvent, state: T_State) -> None
             daily_limit=runtime.config.wenku_daily_fulltext,
             group_id=str(group_id) if group_id else None,
         )
-        sent = await send_delivery(runtime.outbox, _private(bot, event.user_id), delivery)
-        finish_delivery(runtime.store, delivery.id, sent)
-        if not sent:
+        outcome = await send_delivery(runtime.outbox, _private(bot, event.user_id), delivery)
+        finish_delivery(runtime.store, delivery.id, outcome == SENT, partial=outcome == PARTIAL)
+        if outcome == PARTIAL:
+            await reply(texts.private_send_partial())
+        elif outcome == FAILED:
             await reply(texts.private_send_failed())
         elif group_id is not None:
             await reply(texts.sent_privately())

@@ -67,9 +67,10 @@ def prepare_delivery(
     return Delivery(id=delivery_id, document=document, format=format, text=text, docx=docx)
 
 
-def finish_delivery(store: Store, delivery_id: int, sent: bool) -> None:
-    """Record the outcome; a failed delivery does not count against the quota."""
-    store.set_delivery_status(delivery_id, "sent" if sent else "failed")
+def finish_delivery(store: Store, delivery_id: int, sent: bool, *, partial: bool = False) -> None:
+    """Record the outcome. Nothing delivered does not count against the quota; a partial
+    delivery does (the member holds part of the text) and is kept in the log for tracing."""
+    store.set_delivery_status(delivery_id, "sent" if sent else "partial" if partial else "failed")
 
 
 @dataclass(frozen=True)

@@ -613,23 +613,24 @@ class Store:
         return rows[0] if rows else None
 
     def deliveries_counted_since(self, user_id: str, since: datetime) -> int:
-        """Deliveries that count against the quota: sent, or being sent right now."""
+        """Deliveries that count against the quota: sent (wholly or partly), or being sent right now."""
         return self.db.execute(
-            "SELECT count(*) FROM deliveries WHERE user_id = ? AND at >= ? AND status IN ('sent', 'pending')",
+            "SELECT count(*) FROM deliveries WHERE user_id = ? AND at >= ? AND status IN ('sent', 'partial', 'pending')",
             [user_id, utc_text(since)],
         ).fetchone()[0]
 
     def deliveries_of_document(self, document_id: int, limit: int = 20) -> list[dict]:
         return list(
             self.db.query(
-                "SELECT * FROM deliveries WHERE document_id = ? AND status = 'sent' ORDER BY at DESC, id DESC LIMIT ?",
+                "SELECT * FROM deliveries WHERE document_id = ? AND status IN ('sent', 'partial')"
+                " ORDER BY at DESC, id DESC LIMIT ?",
                 [document_id, limit],
             )
         )
 
     def delivery_count_since(self, since: datetime) -> int:
         return self.db.execute(
-            "SELECT count(*) FROM deliveries WHERE at >= ? AND status = 'sent'", [utc_text(since)]
+            "SELECT count(*) FROM deliveries WHERE at >= ? AND status IN ('sent', 'partial')", [utc_text(since)]
         ).fetchone()[0]
 
     # -- notices and removals ---------------------------------------------------------

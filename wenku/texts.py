@@ -465,6 +465,10 @@ def private_send_failed() -> str:
     return "私信发送失败，本次不计入次数。请先加机器人为QQ好友（或允许临时会话），再发送一次「全文 编号」。"
 
 
+def private_send_partial() -> str:
+    return "全文只发出了一部分，后面的私信发送失败（本次计入次数）。请稍后再发送一次「全文 编号」，或发送「全文 编号 文件」获取 Word 文件。"
+
+
 def quota_exhausted(limit: int) -> str:
     return f"今天的 {limit} 次全文已经用完，明天再来吧。"
 

@@ -13,6 +13,8 @@ from .outbox import Outbox, Target, text_message
 
 __all__ = ["send_delivery", "FORWARD_NODE_CHARS", "FORWARD_NODES"]
 
+SENT, PARTIAL, FAILED = "sent", "partial", "failed"
+
 #: Small nodes and few per forward: QQ drops large merged-forward messages silently.
 FORWARD_NODE_CHARS = 800
 FORWARD_NODES = 5
@@ -25,39 +27,47 @@ def _forward_nodes(self_id: str, pieces: list[str]) -> Message:
     )
 
 
-async def _send_text(outbox: Outbox, target: Target, text: str) -> bool:
+async def _send_text(outbox: Outbox, target: Target, text: str) -> str:
     pieces = split_text(text, FORWARD_NODE_CHARS)
+    delivered = 0
     for start in range(0, len(pieces), FORWARD_NODES):
         group = pieces[start : start + FORWARD_NODES]
         nodes = _forward_nodes(target.self_id, group)
         sent = await outbox.call(
             target, [lambda bot, nodes=nodes: bot.call_api("send_private_forward_msg", user_id=target.id, messages=nodes)]
         )
+        if sent:
+            delivered += len(group)
+            continue
         # The OneBot side may not support forwards (or refuse this one): plain messages instead.
-        if not sent and not await _send_plain(outbox, target, group):
-            return False
-    return True
+        sent_plain = await _send_plain(outbox, target, group)
+        delivered += sent_plain
+        if sent_plain < len(group):
+            return PARTIAL if delivered else FAILED
+    return SENT
 
 
-async def _send_plain(outbox: Outbox, target: Target, pieces: list[str]) -> bool:
-    """One piece at a time, stopping at the first that fails: the rest would arrive without it,
-    and a failed delivery does not count against the member's quota."""
-    for piece in pieces:
+async def _send_plain(outbox: Outbox, target: Target, pieces: list[str]) -> int:
+    """One piece at a time, stopping at the first that fails (the rest would arrive without it);
+    returns how many pieces arrived."""
+    for count, piece in enumerate(pieces):
         if not await outbox.send_messages(target, [text_message(piece)]):
-            return False
-    return True
+            return count
+    return len(pieces)
 
 
-async def _send_file(outbox: Outbox, target: Target, delivery: Delivery) -> bool:
+async def _send_file(outbox: Outbox, target: Target, delivery: Delivery) -> str:
     # base64 content, not a path: the OneBot side may run on another machine.
     content = "base64://" + base64.b64encode(delivery.docx or b"").decode()
-    return await outbox.call(
+    sent = await outbox.call(
         target,
         [lambda bot: bot.call_api("upload_private_file", user_id=target.id, file=content, name=delivery.filename)],
     )
+    return SENT if sent else FAILED
 
 
-async def send_delivery(outbox: Outbox, target: Target, delivery: Delivery) -> bool:
+async def send_delivery(outbox: Outbox, target: Target, delivery: Delivery) -> str:
+    """"sent", "failed" (nothing arrived), or "partial": some of the text arrived before a failure."""
     if delivery.format == "file":
         return await _send_file(outbox, target, delivery)
     return await _send_text(outbox, target, delivery.text)

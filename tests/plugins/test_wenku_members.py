@@ -1049,3 +1049,22 @@ async def test_due_removals(app: App, members, qq: FakeBot, clock: Clock):
     assert pending() == []
     assert await process_due_removals(members.runtime, NOW + timedelta(minutes=12), bots=[qq]) == 0
     assert {person["user_id"] for person in qq.groups[MEMBER_GROUP]} == {40002}
+
+
+async def test_fulltext_that_stops_halfway_is_counted_and_says_so(app: App, members):
+    """The member holds part of the text: it is logged for tracing and counts against the quota."""
+    from wenku.importer import import_document
+
+    grant(members, MEMBER_QQ)
+    body = "\n".join(f"第{i}段，坚持以职工为中心，推进产业工人队伍建设改革，把维权服务落到实处。" for i in range(120))
+    number = import_document(members.store, "long.txt", f"长篇讲话\n{body}".encode(), now=NOW).document_id
+    chat = private(MEMBER_QQ)
+    async with app.test_matcher() as ctx:
+        bot = members.connect(ctx)
+        ctx.receive_event(bot, chat.message(f"全文 {number}"))
+        ctx.should_call_api("send_private_forward_msg", Captured(user_id=MEMBER_QQ, messages=ANY), {"message_id": 1})
+        ctx.should_call_api("send_private_forward_msg", Captured(user_id=MEMBER_QQ, messages=ANY), exception=failed())
+        ctx.should_call_api("send_private_msg", Captured(user_id=MEMBER_QQ, message=ANY), exception=failed())
+        chat.expect_reply(ctx, texts.private_send_partial())
+    assert deliveries(members)[-1][-1] == "partial"
+    assert quota_left(members.store, str(MEMBER_QQ), NOW, DAILY_FULLTEXT) == DAILY_FULLTEXT - 1
