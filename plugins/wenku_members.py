@@ -162,7 +162,8 @@ async def handle_lookup(bot: Bot, event: MessageEvent, state: T_State) -> None:
         current = membership(runtime.store, user)
         quota = quota_left(runtime.store, user, now(), runtime.config.wenku_daily_fulltext) if current else None
         events = runtime.store.member_events(user, 10)
-        await reply(texts.member_status_for_admin(user, current, runtime.role_of(user), now(), events, quota))
+        audit = runtime.store.audit_of(user, 10)
+        await reply(texts.member_status_for_admin(user, current, runtime.role_of(user), now(), events, quota, audit))
 
 
 list_command = on_message(rule=command("会员列表") & served, priority=9, block=True)
@@ -254,7 +255,9 @@ async def handle_trace(bot: Bot, event: MessageEvent, state: T_State) -> None:
             return
         result = trace(runtime.store, text, runtime.config.wenku_watermark_secret)
         titles = runtime.store.titles(row["document_id"] for row in result.deliveries)
-        await reply(texts.trace_result(result, titles))
+        named = dict.fromkeys(row["user_id"] for row in result.deliveries or result.recipients)
+        audit = {user: runtime.store.audit_of(user, 5) for user in list(named)[:3]}
+        await reply(texts.trace_result(result, titles, audit))
 
 
 # -- events without a command ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ file), exactly as for the bot; ``--db`` overrides WENKU_DB.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -21,7 +22,8 @@ from .members import Membership, cancel, extend, membership, parse_qq, role_of
 from .errors import WenkuError
 from .importer import ImportRules, collect_files, import_paths
 from .search import parse_query, rank, result_page
-from .stats import library_stats
+from .backup import DEFAULT_KEEP, backups, make_backup
+from .stats import admin_stats
 from .store import Store
 
 __all__ = ["main"]
@@ -139,12 +141,23 @@ def search_command(obj: Context, words: tuple[str, ...], as_json: bool, page: in
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def stats_command(obj: Context, as_json: bool) -> None:
-    """Documents, categories and searches."""
-    figures = library_stats(obj.store, _now())
+    """Documents, members, searches, full texts, heavy receivers, open reports."""
+    figures = admin_stats(obj.store, _now())
     if as_json:
-        click.echo(json.dumps(figures.__dict__, ensure_ascii=False))
+        click.echo(json.dumps(dataclasses.asdict(figures), ensure_ascii=False))
     else:
-        click.echo(texts.stats(figures))
+        click.echo(texts.admin_stats(figures))
+
+
+@main.command("backup")
+@click.option("--keep", type=int, help="Backups to keep (default WENKU_BACKUP_KEEP or 14)")
+@click.pass_obj
+def backup_command(obj: Context, keep: int | None) -> None:
+    """A consistent copy of the database under data/backups/, safe while the bot runs."""
+    keep = keep or int(obj.settings.get("WENKU_BACKUP_KEEP") or DEFAULT_KEEP)
+    folder = obj.db_path.expanduser().resolve().parent / "backups"
+    path = make_backup(obj.store, folder, now=_now(), keep=keep)
+    click.echo(texts.backup_done(str(path), path.stat().st_size, len(backups(folder))))
 
 
 @main.group("members")

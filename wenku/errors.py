@@ -98,3 +98,18 @@ class TooManyCodes(WenkuError):
 
 class PermissionDenied(WenkuError):
     """An admin command from someone who is not an admin."""
+
+
+class ReportRefused(WenkuError):
+    """A report that is not filed: ``reason`` is self, admin or throttled."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"report refused: {reason}")
+        self.reason = reason
+
+
+class ReportNotOpen(WenkuError):
+    def __init__(self, report_id: int, status: str | None):
+        super().__init__(f"report {report_id} is {status or 'unknown'}")
+        self.report_id = report_id
+        self.status = status

@@ -171,6 +171,41 @@ def m002_members(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_reports(db: sqlite_utils.Database) -> None:
+    db["reports"].create(
+        {
+            "id": int,
+            "reporter": str,
+            "reported": str,
+            "text": str,
+            "status": str,  # open, approved, rejected
+            "created_at": str,
+            "group_id": str,
+            "decided_at": str,
+            "decided_by": str,
+            "reason": str,
+        },
+        pk="id",
+        not_null={"reporter", "reported", "status", "created_at"},
+    )
+    db["reports"].create_index(["status"])
+    db["reports"].create_index(["reporter", "created_at"])
+    db["report_evidence"].create(
+        {"id": int, "report_id": int, "url": str, "path": str, "error": str, "bytes": int},
+        pk="id",
+        foreign_keys=[("report_id", "reports", "id")],
+    )
+    db["report_evidence"].create_index(["report_id"])
+    # Who did what to whom: reports, bans, rewards. 溯源 and 查会员 show it.
+    db["audit"].create(
+        {"id": int, "at": str, "actor": str, "action": str, "user_id": str, "report_id": int, "detail": str},
+        pk="id",
+        not_null={"at", "action"},
+    )
+    db["audit"].create_index(["user_id", "at"])
+
+
 @dataclass(frozen=True)
 class NewDocument:
     title: str
@@ -663,3 +698,101 @@ class Store:
 
     def finish_removal(self, removal_id: int, now: datetime) -> None:
         self.db.execute("UPDATE pending_removals SET done_at = ? WHERE id = ?", [utc_text(now), removal_id])
+
+    # -- reports and audit ------------------------------------------------------------
+
+    def add_report(self, *, reporter: str, reported: str, text: str, group_id: str | None, now: datetime) -> int:
+        return self.db["reports"].insert(
+            {
+                "reporter": reporter,
+                "reported": reported,
+                "text": text,
+                "status": "open",
+                "created_at": utc_text(now),
+                "group_id": group_id,
+            }
+        ).last_pk
+
+    def add_evidence(self, report_id: int, url: str, path: str | None, error: str | None, size: int | None) -> None:
+        self.db["report_evidence"].insert(
+            {"report_id": report_id, "url": url, "path": path, "error": error, "bytes": size}
+        )
+
+    def evidence(self, report_id: int) -> list[dict]:
+        return list(self.db.query("SELECT * FROM report_evidence WHERE report_id = ? ORDER BY id", [report_id]))
+
+    def report(self, report_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM reports WHERE id = ?", [report_id]))
+        return rows[0] if rows else None
+
+    def reports(self, status: str | None = "open", limit: int = 20) -> list[dict]:
+        if status is None:
+            return list(self.db.query("SELECT * FROM reports ORDER BY id DESC LIMIT ?", [limit]))
+        return list(
+            self.db.query("SELECT * FROM reports WHERE status = ? ORDER BY id LIMIT ?", [status, limit])
+        )
+
+    def reports_by_since(self, reporter: str, since: datetime) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM reports WHERE reporter = ? AND created_at >= ?", [reporter, utc_text(since)]
+        ).fetchone()[0]
+
+    def decide_report(self, report_id: int, status: str, actor: str, reason: str | None, now: datetime) -> bool:
+        """Close an open report; False if it was not open (decided already, or unknown)."""
+        return (
+            self.db.execute(
+                "UPDATE reports SET status = ?, decided_by = ?, decided_at = ?, reason = ?"
+                " WHERE id = ? AND status = 'open'",
+                [status, actor, utc_text(now), reason, report_id],
+            ).rowcount
+            == 1
+        )
+
+    def open_report_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM reports WHERE status = 'open'").fetchone()[0]
+
+    def add_audit(
+        self, *, now: datetime, actor: str, action: str, user_id: str | None, report_id: int | None = None, detail: str = ""
+    ) -> None:
+        self.db["audit"].insert(
+            {
+                "at": utc_text(now),
+                "actor": actor,
+                "action": action,
+                "user_id": user_id,
+                "report_id": report_id,
+                "detail": detail,
+            }
+        )
+
+    def audit_of(self, user_id: str, limit: int = 20) -> list[dict]:
+        return list(
+            self.db.query("SELECT * FROM audit WHERE user_id = ? ORDER BY id DESC LIMIT ?", [user_id, limit])
+        )
+
+    # -- statistics for admins ---------------------------------------------------------
+
+    def top_receivers(self, since: datetime, limit: int) -> list[tuple[str, int]]:
+        rows = self.db.execute(
+            "SELECT user_id, count(*) AS n FROM deliveries WHERE at >= ? AND status IN ('sent', 'partial')"
+            " GROUP BY user_id ORDER BY n DESC, user_id LIMIT ?",
+            [utc_text(since), limit],
+        )
+        return [(row[0], row[1]) for row in rows.fetchall()]
+
+    def receivers_count(self, since: datetime) -> int:
+        return self.db.execute(
+            "SELECT count(DISTINCT user_id) FROM deliveries WHERE at >= ? AND status IN ('sent', 'partial')",
+            [utc_text(since)],
+        ).fetchone()[0]
+
+    # -- backups --------------------------------------------------------------------------
+
+    def backup_to(self, path: Path) -> None:
+        """A consistent copy of the whole database, taken while others read and write it.
+
+        VACUUM INTO writes one read transaction's snapshot: every committed
+        document is in it, nothing half-written is.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db.execute("VACUUM INTO ?", [str(path)])

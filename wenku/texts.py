@@ -20,6 +20,8 @@ from .errors import (
     PermissionDenied,
     QueryTooLong,
     QuotaExhausted,
+    ReportNotOpen,
+    ReportRefused,
     TooManyAttempts,
     TooManyCodes,
     UnreadableFile,
@@ -214,6 +216,10 @@ def error(problem: WenkuError) -> str:
         return f"文件「{problem.name}」无法导入：{problem.reason}"
     if isinstance(problem, PermissionDenied):
         return permission_denied()
+    if isinstance(problem, ReportRefused):
+        return report_refused(problem.reason)
+    if isinstance(problem, ReportNotOpen):
+        return report_not_open(problem.report_id, problem.status)
     if isinstance(problem, BadDuration):
         return bad_duration(problem.text)
     if isinstance(problem, BadQQ):
@@ -327,7 +333,9 @@ def membership_changed(action: str, user_id: str, membership) -> str:
     return f"{verb} {user_id} 的会员，有效期至 {until(membership)}。"
 
 
-def member_status_for_admin(user_id: str, membership, role: str, now: datetime, events, quota: int | None) -> str:
+def member_status_for_admin(
+    user_id: str, membership, role: str, now: datetime, events, quota: int | None, audit: Sequence[dict] = ()
+) -> str:
     lines = [f"QQ {user_id}"]
     if role == "blacklisted":
         lines.append("状态：已拉黑")
@@ -345,6 +353,9 @@ def member_status_for_admin(user_id: str, membership, role: str, now: datetime, 
                 f"· {local_time(datetime.fromisoformat(event['at']))} {ACTION_NAMES.get(event['action'], event['action'])}"
                 f" {event['duration'] or ''} 操作人 {event['actor'] or '系统'}{'，' + event['note'] if event['note'] else ''}"
             )
+    if audit:
+        lines.append("举报与封禁：")
+        lines.extend(audit_lines(audit))
     return "\n".join(lines)
 
 
@@ -484,7 +495,15 @@ def bad_fulltext_format() -> str:
 # -- trace ------------------------------------------------------------------------------------------
 
 
-def trace_result(result, titles: dict[int, str]) -> str:
+def trace_result(result, titles: dict[int, str], audit: dict[str, Sequence[dict]] | None = None) -> str:
+    text = _trace_findings(result, titles)
+    for user, entries in (audit or {}).items():
+        if entries:
+            text += f"\n{user} 的举报与封禁记录：\n" + "\n".join(audit_lines(entries))
+    return text
+
+
+def _trace_findings(result, titles: dict[int, str]) -> str:
     if result.deliveries:
         lines = ["找到水印，这段文字来自："]
         for row in result.deliveries:
@@ -542,3 +561,144 @@ def expired_notice(contact: str) -> str:
 
 def permission_denied() -> str:
     return "没有权限"
+
+
+# -- reports, blacklist ---------------------------------------------------------------------------
+
+REPORT_STATUS = {"open": "待处理", "approved": "已通过", "rejected": "已驳回"}
+AUDIT_NAMES = {
+    "report": "被举报",
+    "report_approved": "举报成立",
+    "report_rejected": "举报驳回",
+    "reward": "举报奖励",
+    "ban": "拉黑",
+    "unban": "解除拉黑",
+}
+
+
+def report_usage() -> str:
+    return "格式：举报 QQ号 说明，可同时附上截图。例如：举报 12345678 在闲鱼倒卖会员资料"
+
+
+def report_filed(report_id: int) -> str:
+    return f"已收到你的举报（编号 #{report_id}），管理员核实后会通知你。举报成功将免费赠送会员。"
+
+
+def report_refused(reason: str) -> str:
+    return {
+        "self": "不能举报自己。",
+        "admin": "不能举报管理员。",
+        "throttled": "举报太频繁了，请一小时后再试。",
+    }.get(reason, "举报没有提交成功。")
+
+
+def evidence_summary(evidence: Sequence) -> str:
+    saved = sum(1 for item in evidence if item.path)
+    failed = [item.error for item in evidence if item.error]
+    text = f"截图 {saved} 张"
+    if failed:
+        text += f"（{len(failed)} 张未保存：{'、'.join(sorted(set(failed)))}）"
+    return text
+
+
+def report_alert(report_id: int, reporter: str, reported: str, text: str, evidence: Sequence) -> str:
+    return (
+        f"新举报 #{report_id}：{reporter} 举报 {reported}\n说明：{text or '（无）'}\n{evidence_summary(evidence)}\n"
+        f"处理：举报通过 {report_id} / 举报驳回 {report_id} 理由"
+    )
+
+
+def report_list(reports: Sequence[dict], evidence_counts: dict[int, int]) -> str:
+    if not reports:
+        return "没有待处理的举报。"
+    lines = [f"待处理的举报（{len(reports)}）："]
+    for report in reports:
+        lines.append(
+            f"#{report['id']} {local_time(datetime.fromisoformat(report['created_at']))} {report['reporter']} 举报 {report['reported']}："
+            f"{(report['text'] or '（无说明）')[:60]}，截图 {evidence_counts.get(report['id'], 0)} 张"
+        )
+    lines.append("处理：举报通过 编号 / 举报驳回 编号 理由")
+    return "\n".join(lines)
+
+
+def report_not_open(report_id: int, status: str | None) -> str:
+    if status is None:
+        return f"没有编号为 {report_id} 的举报。"
+    return f"举报 #{report_id} 已经处理过了（{REPORT_STATUS.get(status, status)}），不会重复处理。"
+
+
+def report_approved(report: dict, membership, kicks: Sequence[tuple[int, bool]]) -> str:
+    lines = [
+        f"举报 #{report['id']} 已通过：{report['reporter']} 获得奖励，会员至 {until(membership)}；"
+        f"{report['reported']} 已取消会员并拉黑。"
+    ]
+    for group_id, ok in kicks:
+        lines.append(f"移出会员群 {group_id}：{'成功' if ok else '失败，请手动移出'}")
+    return "\n".join(lines)
+
+
+def reporter_rewarded(report_id: int, membership) -> str:
+    return f"你的举报 #{report_id} 已核实，感谢支持打击倒卖！已赠送会员，有效期至 {until(membership)}。"
+
+
+def report_rejected(report_id: int) -> str:
+    return f"已驳回举报 #{report_id}，并已告知举报人。"
+
+
+def reporter_rejected(report_id: int, reason: str) -> str:
+    return f"你的举报 #{report_id} 未通过核实。理由：{reason}"
+
+
+def reject_usage() -> str:
+    return "格式：举报驳回 编号 理由，例如：举报驳回 3 证据不足"
+
+
+def approve_usage() -> str:
+    return "格式：举报通过 编号，例如：举报通过 3"
+
+
+def blacklist_usage() -> str:
+    return "格式：拉黑 QQ 理由，例如：拉黑 12345678 倒卖资料"
+
+
+def blacklisted(user_id: str, ended, kicks: Sequence[tuple[int, bool]]) -> str:
+    lines = [f"已拉黑 {user_id}" + ("，并取消其会员。" if ended else "。")]
+    for group_id, ok in kicks:
+        lines.append(f"移出会员群 {group_id}：{'成功' if ok else '失败，请手动移出'}")
+    return "\n".join(lines)
+
+
+def unblacklisted(user_id: str, removed: bool) -> str:
+    return f"已解除拉黑 {user_id}。" if removed else f"{user_id} 不在黑名单中。"
+
+
+def audit_lines(entries: Sequence[dict]) -> list[str]:
+    lines = []
+    for entry in entries:
+        report = f" 举报#{entry['report_id']}" if entry["report_id"] else ""
+        detail = f"：{entry['detail']}" if entry["detail"] else ""
+        lines.append(
+            f"· {local_time(datetime.fromisoformat(entry['at']))} {AUDIT_NAMES.get(entry['action'], entry['action'])}"
+            f"{report} 操作人 {entry['actor'] or '系统'}{detail}"
+        )
+    return lines
+
+
+# -- statistics and backups ------------------------------------------------------------------------
+
+
+def admin_stats(figures) -> str:
+    library = figures.library
+    lines = [stats(library)]
+    lines.append(f"会员：有效 {figures.members_active} 人，7天内到期 {figures.members_expiring} 人")
+    lines.append(f"全文：今天 {figures.fulltexts_today} 次，近7天 {figures.fulltexts_week} 次")
+    if figures.top_receivers:
+        lines.append("近7天领取全文最多的会员：")
+        for user, count, suspicious in figures.top_receivers:
+            lines.append(f"· {user} {count} 次" + ("  ⚠ 远超其他会员，疑似倒卖" if suspicious else ""))
+    lines.append(f"待处理举报：{figures.open_reports} 个")
+    return "\n".join(lines)
+
+
+def backup_done(path: str, size: int, kept: int) -> str:
+    return f"备份完成：{path}（{size / 1024 / 1024:.1f} MB），共保留 {kept} 份。"

@@ -30,3 +30,4 @@ class Config(BaseModel):
     wenku_category_rules: dict[str, list[str]] = Field(default_factory=dict)
     wenku_reconnect_wait: float = 60.0
     wenku_join_grace: int = 10
+    wenku_backup_keep: int = 14

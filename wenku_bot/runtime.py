@@ -50,6 +50,15 @@ class Runtime:
         """admin, blacklisted, member or visitor, as of now."""
         return members.role_of(self.store, str(user_id), now(), self.admins)
 
+    @property
+    def database_path(self) -> Path:
+        return Path(self.config.wenku_db).expanduser().resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        """Where evidence and backups go: beside the database (data/ by default)."""
+        return self.database_path.parent
+
     def chat_kind(self, group_id: int | None) -> str | None:
         """'private', 'member', 'free', or None for a group the bot must ignore."""
         if group_id is None:
