@@ -206,6 +206,13 @@ def m003_reports(db: sqlite_utils.Database) -> None:
     db["audit"].create_index(["user_id", "at"])
 
 
+@migrations()
+def m004_sketch_lookup(db: sqlite_utils.Database) -> None:
+    # Near-duplicate checks read candidates' whole sketches by document: without
+    # this index every import scanned the table, and imports slowed as it grew.
+    db.execute("CREATE INDEX IF NOT EXISTS sketches_by_document ON sketches(document_id)")
+
+
 @dataclass(frozen=True)
 class NewDocument:
     title: str
