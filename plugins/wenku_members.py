@@ -48,7 +48,8 @@ async def handle_my_status(bot: Bot, event: MessageEvent) -> None:
         user = str(event.user_id)
         current = membership(runtime.store, user)
         quota = quota_left(runtime.store, user, now(), runtime.config.wenku_daily_fulltext)
-        await reply(texts.my_membership(current, now(), quota, [], runtime.config.wenku_contact))
+        subscriptions = runtime.store.subscriptions_of(user)
+        await reply(texts.my_membership(current, now(), quota, subscriptions, runtime.config.wenku_contact))
 
 
 redeem_command = on_message(rule=command("兑换") & served, priority=10, block=True)

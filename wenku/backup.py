@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -12,15 +13,29 @@ __all__ = ["DEFAULT_KEEP", "make_backup", "backups"]
 
 DEFAULT_KEEP = 14
 PREFIX = "wenku-"
+#: wenku-YYYYmmdd-HHMMSS.db, or wenku-YYYYmmdd-HHMMSS-N.db for the N-th more in the same second.
+_NAME = re.compile(re.escape(PREFIX) + r"(\d{8}-\d{6})(?:-(\d+))?\.db")
+
+
+def _age(path: Path) -> tuple[str, int]:
+    match = _NAME.fullmatch(path.name)
+    assert match is not None
+    return match.group(1), int(match.group(2) or 0)
 
 
 def backups(folder: Path) -> list[Path]:
-    """Existing backups, oldest first (names sort by time)."""
-    return sorted(folder.glob(f"{PREFIX}*.db"))
+    """Existing backups, oldest first.
+
+    Ordered by time and then by the number of a second backup in the same
+    second: plain name order would put wenku-…-120000-1.db ("-" sorts before
+    ".") before wenku-…-120000.db, and -10 before -2. Files that are not
+    named as backups are never listed, so retention never deletes them.
+    """
+    return sorted((path for path in folder.glob(f"{PREFIX}*.db") if _NAME.fullmatch(path.name)), key=_age)
 
 
 def make_backup(store: Store, folder: Path, *, now: datetime, keep: int = DEFAULT_KEEP) -> Path:
-    """Write a snapshot to ``folder`` and delete the oldest beyond ``keep``."""
+    """Write a snapshot to ``folder`` and delete the oldest beyond ``keep``; the new one is always kept."""
     stamp = now.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M%S")
     path = folder / f"{PREFIX}{stamp}.db"
     suffix = 1
@@ -28,6 +43,7 @@ def make_backup(store: Store, folder: Path, *, now: datetime, keep: int = DEFAUL
         path = folder / f"{PREFIX}{stamp}-{suffix}.db"
         suffix += 1
     store.backup_to(path)
-    for old in backups(folder)[: max(0, len(backups(folder)) - max(keep, 1))]:
+    others = [old for old in backups(folder) if old != path]
+    for old in others[: max(0, len(others) - (max(keep, 1) - 1))]:
         old.unlink()
     return path

@@ -113,3 +113,26 @@ class ReportNotOpen(WenkuError):
         super().__init__(f"report {report_id} is {status or 'unknown'}")
         self.report_id = report_id
         self.status = status
+
+
+class SubscriptionRefused(WenkuError):
+    """``reason``: too_many, bad_term or unknown."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"subscription refused: {reason}")
+        self.reason = reason
+
+
+class BadEdit(WenkuError):
+    """A title or category that cannot be used; ``reason``: empty or too_long."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"bad edit: {reason}")
+        self.reason = reason
+
+
+class DownloadFailed(WenkuError):
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason

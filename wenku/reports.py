@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -79,33 +80,44 @@ def _image_suffix(head: bytes) -> str | None:
     return None
 
 
-async def fetch_evidence(client: httpx.AsyncClient, url: str, folder: Path, stem: str) -> Evidence:
-    """Download one screenshot; a failure is described, never raised (the report stands without it)."""
+async def fetch_evidence(
+    client: httpx.AsyncClient, url: str, folder: Path, stem: str, *, timeout: float = EVIDENCE_TIMEOUT
+) -> Evidence:
+    """Download one screenshot; a failure is described, never raised (the report stands without it).
+
+    ``timeout`` bounds the whole download, not only each read: a server that
+    trickles bytes must not hold up the admins' alert for minutes.
+    """
     if not url.startswith(("http://", "https://")):
         return Evidence(url, None, "不是网络地址", None)
     try:
-        async with client.stream("GET", url, timeout=EVIDENCE_TIMEOUT, follow_redirects=True) as response:
-            if response.status_code != 200:
-                return Evidence(url, None, f"下载失败（HTTP {response.status_code}）", None)
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > MAX_EVIDENCE_BYTES:
-                return Evidence(url, None, "图片过大", int(declared))
-            data = bytearray()
-            async for chunk in response.aiter_bytes():
-                data.extend(chunk)
-                if len(data) > MAX_EVIDENCE_BYTES:
-                    return Evidence(url, None, "图片过大", len(data))
-    except httpx.TimeoutException:
+        async with asyncio.timeout(timeout):
+            async with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+                if response.status_code != 200:
+                    return Evidence(url, None, f"下载失败（HTTP {response.status_code}）", None)
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > MAX_EVIDENCE_BYTES:
+                    return Evidence(url, None, "图片过大", int(declared))
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data.extend(chunk)
+                    if len(data) > MAX_EVIDENCE_BYTES:
+                        return Evidence(url, None, "图片过大", len(data))
+    except (httpx.TimeoutException, TimeoutError):
         return Evidence(url, None, "下载超时", None)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        # InvalidURL (a malformed address such as http://[::1/) is not an HTTPError.
         return Evidence(url, None, f"下载失败（{type(error).__name__}）", None)
     suffix = _image_suffix(bytes(data[:16]))
     if suffix is None:
         return Evidence(url, None, "不是图片", len(data))
-    folder.mkdir(parents=True, exist_ok=True)
     # The name is ours (report number and content hash), never taken from the sender.
     path = folder / f"{stem}_{hashlib.sha256(data).hexdigest()[:12]}{suffix}"
-    path.write_bytes(bytes(data))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(data))
+    except OSError as error:
+        return Evidence(url, None, f"保存失败（{type(error).__name__}）", len(data))
     return Evidence(url, path, None, len(data))
 
 

@@ -213,6 +213,25 @@ def m004_sketch_lookup(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS sketches_by_document ON sketches(document_id)")
 
 
+@migrations()
+def m005_sharing(db: sqlite_utils.Database) -> None:
+    db["subscriptions"].create(
+        {"user_id": str, "term": str, "created_at": str}, pk=("user_id", "term"), not_null={"created_at"}
+    )
+    db["subscriptions"].create_index(["term"])
+    # One row per subscriber and document: a new document reaches each subscriber once.
+    db["subscription_notices"].create(
+        {"user_id": str, "document_id": int, "term": str, "at": str}, pk=("user_id", "document_id")
+    )
+    db["subscription_notices"].create_index(["user_id", "at"])
+    db["push_log"].create(
+        {"id": int, "kind": str, "document_id": int, "at": str, "actor": str},
+        pk="id",
+        not_null={"kind", "at"},
+    )
+    db["push_log"].create_index(["kind", "at"])
+
+
 @dataclass(frozen=True)
 class NewDocument:
     title: str
@@ -370,6 +389,64 @@ class Store:
                 [(value, document_id) for value in document.sketch],
             )
         return document_id
+
+    def _unindex(self, document_id: int, title: str, body: str) -> None:
+        # Contentless FTS5 forgets a row only when given the tokens it was indexed with.
+        title_tokens = index_tokens(title)
+        self.db.execute(
+            "INSERT INTO documents_fts(documents_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+            [document_id, title_tokens, index_tokens(body)],
+        )
+        self.db.execute(
+            "INSERT INTO titles_fts(titles_fts, rowid, title) VALUES ('delete', ?, ?)", [document_id, title_tokens]
+        )
+
+    def set_deleted(self, document_id: int, now: datetime | None) -> bool:
+        """Hide a document from search and pushes (now given), or bring it back (None).
+
+        False if it is unknown or already in that state.
+        """
+        with self.write():
+            row = self.db.execute(
+                "SELECT title, body, deleted_at FROM documents WHERE id = ?", [document_id]
+            ).fetchone()
+            if row is None or (row[2] is None) == (now is None):
+                return False
+            if now is None:
+                self._index(document_id, row[0], row[1])
+            else:
+                self._unindex(document_id, row[0], row[1])
+            self.db.execute(
+                "UPDATE documents SET deleted_at = ? WHERE id = ?", [utc_text(now) if now else None, document_id]
+            )
+        return True
+
+    def set_title(self, document_id: int, title: str) -> bool:
+        with self.write():
+            row = self.db.execute(
+                "SELECT title, body FROM documents WHERE id = ? AND deleted_at IS NULL", [document_id]
+            ).fetchone()
+            if row is None:
+                return False
+            self._unindex(document_id, row[0], row[1])
+            self._index(document_id, title, row[1])
+            self.db.execute("UPDATE documents SET title = ? WHERE id = ?", [title, document_id])
+        return True
+
+    def set_category(self, document_id: int, category: str) -> bool:
+        return (
+            self.db.execute(
+                "UPDATE documents SET category = ? WHERE id = ? AND deleted_at IS NULL", [category, document_id]
+            ).rowcount
+            == 1
+        )
+
+    def documents_since(self, since: datetime, limit: int = 50) -> list[StoredDocument]:
+        rows = self.db.query(
+            "SELECT * FROM documents WHERE deleted_at IS NULL AND imported_at >= ? ORDER BY id DESC LIMIT ?",
+            [utc_text(since), limit],
+        )
+        return [StoredDocument.from_row(row) for row in rows]
 
     def document_id_by_hash(self, content_hash: str) -> int | None:
         row = self.db.execute("SELECT id FROM documents WHERE content_hash = ?", [content_hash]).fetchone()
@@ -803,3 +880,59 @@ class Store:
         """
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db.execute("VACUUM INTO ?", [str(path)])
+
+    # -- subscriptions and pushes ----------------------------------------------------------
+
+    def subscriptions_of(self, user_id: str) -> list[str]:
+        rows = self.db.execute("SELECT term FROM subscriptions WHERE user_id = ? ORDER BY created_at, term", [user_id])
+        return [row[0] for row in rows.fetchall()]
+
+    def add_subscription(self, user_id: str, term: str, now: datetime) -> bool:
+        return (
+            self.db.execute(
+                "INSERT OR IGNORE INTO subscriptions (user_id, term, created_at) VALUES (?, ?, ?)",
+                [user_id, term, utc_text(now)],
+            ).rowcount
+            == 1
+        )
+
+    def remove_subscription(self, user_id: str, term: str) -> bool:
+        return (
+            self.db.execute("DELETE FROM subscriptions WHERE user_id = ? AND term = ?", [user_id, term]).rowcount == 1
+        )
+
+    def all_subscriptions(self) -> list[tuple[str, str]]:
+        return [(row[0], row[1]) for row in self.db.execute("SELECT user_id, term FROM subscriptions").fetchall()]
+
+    def claim_subscription_notice(self, user_id: str, document_id: int, term: str, now: datetime) -> bool:
+        """Record that a subscriber is told of a document; False if they were already."""
+        return (
+            self.db.execute(
+                "INSERT OR IGNORE INTO subscription_notices (user_id, document_id, term, at) VALUES (?, ?, ?, ?)",
+                [user_id, document_id, term, utc_text(now)],
+            ).rowcount
+            == 1
+        )
+
+    def release_subscription_notice(self, user_id: str, document_id: int) -> None:
+        self.db.execute(
+            "DELETE FROM subscription_notices WHERE user_id = ? AND document_id = ?", [user_id, document_id]
+        )
+
+    def subscription_notices_since(self, user_id: str, since: datetime) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM subscription_notices WHERE user_id = ? AND at >= ?", [user_id, utc_text(since)]
+        ).fetchone()[0]
+
+    def log_push(self, kind: str, document_id: int | None, now: datetime, actor: str) -> None:
+        self.db["push_log"].insert({"kind": kind, "document_id": document_id, "at": utc_text(now), "actor": actor})
+
+    def last_pushed(self, kind: str) -> int | None:
+        row = self.db.execute(
+            "SELECT document_id FROM push_log WHERE kind = ? ORDER BY id DESC LIMIT 1", [kind]
+        ).fetchone()
+        return row[0] if row else None
+
+    def last_push_at(self, kind: str) -> datetime | None:
+        row = self.db.execute("SELECT at FROM push_log WHERE kind = ? ORDER BY id DESC LIMIT 1", [kind]).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None

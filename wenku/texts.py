@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 
 from .errors import (
     BadDuration,
+    BadEdit,
+    DownloadFailed,
+    SubscriptionRefused,
     BadQQ,
     CodeRefused,
     DocumentNotFound,
@@ -220,6 +223,12 @@ def error(problem: WenkuError) -> str:
         return report_refused(problem.reason)
     if isinstance(problem, ReportNotOpen):
         return report_not_open(problem.report_id, problem.status)
+    if isinstance(problem, SubscriptionRefused):
+        return subscription_refused(problem.reason)
+    if isinstance(problem, BadEdit):
+        return bad_edit(problem.reason)
+    if isinstance(problem, DownloadFailed):
+        return import_failed(problem.name, problem.reason)
     if isinstance(problem, BadDuration):
         return bad_duration(problem.text)
     if isinstance(problem, BadQQ):
@@ -702,3 +711,115 @@ def admin_stats(figures) -> str:
 
 def backup_done(path: str, size: int, kept: int) -> str:
     return f"备份完成：{path}（{size / 1024 / 1024:.1f} MB），共保留 {kept} 份。"
+
+
+# -- real-time sharing ---------------------------------------------------------------------------
+
+
+def import_usage() -> str:
+    return "格式：导入 网址，例如：导入 https://example.com/讲话稿.docx"
+
+
+def import_failed(name: str, reason: str) -> str:
+    return f"文件「{name}」没有导入：{reason}"
+
+
+def document_deleted(document) -> str:
+    return f"已删除 #{document.id} {document.title}（不再出现在搜索和推送中，可发送「恢复 {document.id}」恢复）。"
+
+
+def document_restored(document) -> str:
+    return f"已恢复 #{document.id} {document.title}。"
+
+
+def document_retitled(document) -> str:
+    return f"#{document.id} 的标题已改为：{document.title}"
+
+
+def document_recategorized(document) -> str:
+    return f"#{document.id} {document.title} 的分类已改为：{document.category}"
+
+
+def edit_usage(command: str) -> str:
+    example = {"改标题": "改标题 12 在全市工会工作会议上的讲话", "改分类": "改分类 12 工会"}.get(command, f"{command} 12")
+    return f"格式：{example}"
+
+
+def bad_edit(reason: str) -> str:
+    return {"empty": "新的标题或分类不能为空。", "too_long": "新的标题或分类太长了。"}.get(reason, "修改没有完成。")
+
+
+def teaser(document, length: int) -> str:
+    text = document.body.replace("\n", " ")
+    return text[:length] + ("…" if len(text) > length else "")
+
+
+def free_announcement(document, contact: str) -> str:
+    return (
+        f"【新资料】{document.title}\n分类：{document.category}　{length(document.chars)}\n"
+        f"{teaser(document, 60)}\n发送「摘要 {document.id}」看预览。\n{subscribe_call(contact)}"
+    )
+
+
+def member_announcement(document) -> str:
+    keywords = "、".join(document.keywords) or "无"
+    return (
+        f"【新资料】#{document.id} {document.title}\n分类：{document.category}　{length(document.chars)}　关键词：{keywords}\n"
+        f"{teaser(document, 150)}\n发送「全文 {document.id}」私信获取全文（「全文 {document.id} 文件」获取 Word）。"
+    )
+
+
+def push_done(document, groups: int) -> str:
+    return f"已把 #{document.id} {document.title} 推送到 {groups} 个群（按发送间隔依次发出）。"
+
+
+def no_groups_to_push() -> str:
+    return "还没有配置任何群（WENKU_FREE_GROUPS、WENKU_MEMBER_GROUPS），无处推送。"
+
+
+def recommendation(document, contact: str) -> str:
+    return (
+        f"【每日推荐】{document.title}\n分类：{document.category}　{length(document.chars)}\n"
+        f"{teaser(document, 80)}\n发送「摘要 {document.id}」看预览，「搜索 关键词」找更多。\n{subscribe_call(contact)}"
+    )
+
+
+def weekly_digest(documents) -> str:
+    lines = [f"【本周新资料】共 {len(documents)} 篇："]
+    lines.extend(f"#{document.id} {document.title}（{document.category}）" for document in documents)
+    lines.append("发送「全文 编号」私信获取全文。")
+    return "\n".join(lines)
+
+
+def subscribed(term: str, new: bool) -> str:
+    return f"已订阅「{term}」，有包含它的新文档时会私信通知你。" if new else f"你已经订阅过「{term}」了。"
+
+
+def unsubscribed(term: str) -> str:
+    return f"已退订「{term}」。"
+
+
+def my_subscriptions(terms: Sequence[str]) -> str:
+    if not terms:
+        return "你还没有订阅关键词。发送「订阅 词」，有新文档时私信通知你。"
+    return "你订阅的关键词：" + "、".join(terms) + "\n发送「退订 词」取消。"
+
+
+def subscription_refused(reason: str) -> str:
+    return {
+        "too_many": "订阅的关键词已达上限（20个），请先退订一些。",
+        "bad_term": "订阅词请写一个 2 到 20 个字的词，例如：订阅 乡村振兴",
+        "unknown": "你没有订阅这个词。发送「我的订阅」查看。",
+    }.get(reason, "订阅没有成功。")
+
+
+def subscriptions_members_only(contact: str) -> str:
+    return f"关键词订阅是会员功能。{subscribe_call(contact)}"
+
+
+def subscription_notice(notice) -> str:
+    document = notice.document
+    return (
+        f"你订阅的「{notice.term}」有新文档：\n#{document.id} {document.title}（{document.category}，{length(document.chars)}）\n"
+        f"发送「全文 {document.id}」获取全文。"
+    )

@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from nonebot.adapters.onebot.v11 import Bot, GroupMessageEvent, MessageEvent
+from nonebot.adapters.onebot.v11 import Bot, MessageEvent
 from nonebot.exception import NoneBotException
 from nonebot.log import logger
 from nonebot.rule import Rule
@@ -74,8 +74,9 @@ def command(*names: str) -> Rule:
     return Rule(_invokes)
 
 
-def group_id_of(event: MessageEvent) -> int | None:
-    return event.group_id if isinstance(event, GroupMessageEvent) else None
+def group_id_of(event) -> int | None:
+    """The group an event happened in (a message, an upload, a join), None in private chat."""
+    return getattr(event, "group_id", None)
 
 
 async def _served(event: MessageEvent) -> bool:
@@ -129,7 +130,7 @@ async def replying(bot: Bot, event: MessageEvent) -> AsyncIterator[Callable[[str
     except NoneBotException:
         raise
     except Exception:
-        logger.exception(f"command from {event.user_id} failed: {event.get_plaintext()[:200]!r}")
+        logger.exception(f"handling {event.get_event_name()} from {event.user_id} failed")
         await reply(texts.internal_error())
 
 

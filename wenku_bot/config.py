@@ -31,3 +31,7 @@ class Config(BaseModel):
     wenku_reconnect_wait: float = 60.0
     wenku_join_grace: int = 10
     wenku_backup_keep: int = 14
+    wenku_recommend_at: str = "10:00"
+    wenku_digest_at: str = "mon 09:30"
+    wenku_subscription_daily_cap: int = 10
+    wenku_max_upload_mb: int = 20

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import nonebot
 from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
 from nonebot.adapters.onebot.v11.exception import ActionFailed, NetworkError
-from nonebot.exception import ApiNotAvailable
+from nonebot.exception import ApiNotAvailable, WebSocketClosed
 from nonebot.log import logger
 
 from wenku.chunks import QQ_PIECE_LIMIT, split_text
@@ -85,6 +85,23 @@ class Outbox:
             if wait > 0:
                 await self._sleep(wait)
 
+    async def _attempt(self, target: Target, action: Callable[[Bot], Awaitable[Any]]) -> None:
+        """Run one call; if the connection was gone before the frame left, wait and run it again.
+
+        ApiNotAvailable and WebSocketClosed mean the OneBot side never got the
+        call, so repeating it after a reconnect cannot send anything twice. A
+        timeout (NetworkError) may follow a delivered call: it is not repeated.
+        """
+        deadline = self._clock() + self.reconnect_wait
+        while True:
+            try:
+                await action(await self._bot(target.self_id))
+                return
+            except (ApiNotAvailable, WebSocketClosed):
+                if self._clock() >= deadline:
+                    raise
+                await self._sleep(0.5)
+
     async def call(self, target: Target, actions: Iterable[Callable[[Bot], Awaitable[Any]]]) -> bool:
         """Run API calls for one chat in order, paced, holding the chat's turn throughout."""
         ok = True
@@ -92,8 +109,8 @@ class Outbox:
             for action in actions:
                 await self._paced(target)
                 try:
-                    await action(await self._bot(target.self_id))
-                except (ActionFailed, NetworkError, ApiNotAvailable, BotUnavailable) as error:
+                    await self._attempt(target, action)
+                except (ActionFailed, NetworkError, ApiNotAvailable, WebSocketClosed, BotUnavailable) as error:
                     ok = False
                     logger.warning(f"send to {target} failed: {type(error).__name__}: {error}")
                     if isinstance(error, BotUnavailable):

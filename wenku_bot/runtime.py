@@ -6,7 +6,8 @@ are resolved against the directory the bot runs in when it starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -38,6 +39,13 @@ class Runtime:
     sessions: SearchSessions
     rules: ImportRules
     superusers: frozenset[str]
+    #: Running announcement tasks; kept so they are not garbage-collected mid-send.
+    background: set = field(default_factory=set)
+
+    def spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     @property
     def admins(self) -> frozenset[str]:

@@ -7,14 +7,14 @@ from .conftest import NOW
 
 def test_migrations_create_the_schema(store):
     assert set(store.db.table_names()) >= {"documents", "documents_fts", "titles_fts", "sketches", "searches", "meta"}
-    assert [m.name for m in migrations.applied(store.db)] == ["m001_library", "m002_members", "m003_reports", "m004_sketch_lookup"]
+    assert [m.name for m in migrations.applied(store.db)] == ["m001_library", "m002_members", "m003_reports", "m004_sketch_lookup", "m005_sharing"]
 
 
 def test_migrations_are_idempotent(tmp_path):
     path = tmp_path / "w.db"
     Store.open(path).close()
     reopened = Store.open(path)
-    assert reopened.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 4
+    assert reopened.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 5
     assert reopened.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

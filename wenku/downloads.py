@@ -1,0 +1,42 @@
+"""Downloading a file someone sent (group upload, private file, 导入 URL) with httpx, bounded."""
+
+from __future__ import annotations
+
+import httpx
+
+from .errors import DownloadFailed
+
+__all__ = ["DownloadFailed", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT", "fetch_bytes"]
+
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30.0
+
+
+async def fetch_bytes(
+    client: httpx.AsyncClient,
+    url: str,
+    name: str,
+    *,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+    timeout: float = DOWNLOAD_TIMEOUT,
+) -> bytes:
+    """The body at ``url``; DownloadFailed (with a reason a person can act on) otherwise."""
+    if not url.startswith(("http://", "https://")):
+        raise DownloadFailed(name, "不是可下载的网址")
+    try:
+        async with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+            if response.status_code != 200:
+                raise DownloadFailed(name, f"下载失败（HTTP {response.status_code}）")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise DownloadFailed(name, f"文件超过 {max_bytes // (1024 * 1024)} MB")
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data.extend(chunk)
+                if len(data) > max_bytes:
+                    raise DownloadFailed(name, f"文件超过 {max_bytes // (1024 * 1024)} MB")
+    except httpx.TimeoutException:
+        raise DownloadFailed(name, "下载超时") from None
+    except httpx.HTTPError as error:
+        raise DownloadFailed(name, f"下载失败（{type(error).__name__}）") from None
+    return bytes(data)
