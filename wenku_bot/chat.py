@@ -130,7 +130,8 @@ async def replying(bot: Bot, event: MessageEvent) -> AsyncIterator[Callable[[str
     except NoneBotException:
         raise
     except Exception:
-        logger.exception(f"handling {event.get_event_name()} from {event.user_id} failed")
+        what = event.get_plaintext()[:200] if isinstance(event, MessageEvent) else event.get_event_name()
+        logger.exception(f"command from {event.user_id} failed: {what!r}")
         await reply(texts.internal_error())
 
 
