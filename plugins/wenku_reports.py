@@ -11,7 +11,7 @@ from nonebot.typing import T_State
 from wenku import reports, texts
 from wenku.backup import backups, make_backup
 from wenku.durations import parse_duration
-from wenku.errors import BadQQ, ReportRefused
+from wenku.errors import BadQQ
 from wenku.members import parse_qq
 from wenku.stats import admin_stats
 from wenku.store import Store
@@ -156,7 +156,8 @@ async def handle_ban(bot: Bot, event: MessageEvent, state: T_State) -> None:
             return
         user = parse_qq(words[0])
         if user in runtime.admins:
-            raise ReportRefused("admin")
+            await reply(texts.cannot_blacklist_admin())
+            return
         ended = reports.blacklist(runtime.store, user, words[1], actor=str(event.user_id), now=now())
         kicks = await _remove_from_member_groups(runtime, user)
         await reply(texts.blacklisted(user, ended, kicks))

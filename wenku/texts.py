@@ -677,6 +677,10 @@ def blacklisted(user_id: str, ended, kicks: Sequence[tuple[int, bool]]) -> str:
     return "\n".join(lines)
 
 
+def cannot_blacklist_admin() -> str:
+    return "不能拉黑管理员。"
+
+
 def unblacklisted(user_id: str, removed: bool) -> str:
     return f"已解除拉黑 {user_id}。" if removed else f"{user_id} 不在黑名单中。"
 
