@@ -23,6 +23,10 @@ def _age(path: Path) -> tuple[str, int]:
     return match.group(1), int(match.group(2) or 0)
 
 
+def _name(stamp: str, number: int) -> str:
+    return f"{PREFIX}{stamp}.db" if number == 0 else f"{PREFIX}{stamp}-{number}.db"
+
+
 def backups(folder: Path) -> list[Path]:
     """Existing backups, oldest first.
 
@@ -37,11 +41,12 @@ def backups(folder: Path) -> list[Path]:
 def make_backup(store: Store, folder: Path, *, now: datetime, keep: int = DEFAULT_KEEP) -> Path:
     """Write a snapshot to ``folder`` and delete the oldest beyond ``keep``; the new one is always kept."""
     stamp = now.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{PREFIX}{stamp}.db"
-    suffix = 1
-    while path.exists():  # two backups in one second
-        path = folder / f"{PREFIX}{stamp}-{suffix}.db"
-        suffix += 1
+    # Two backups in one second: number the later one past every number used in
+    # that second, never a name retention has freed (it would sort as older).
+    number = max((n for when, n in map(_age, backups(folder)) if when == stamp), default=-1) + 1
+    while (folder / _name(stamp, number)).exists():  # another process took it meanwhile
+        number += 1
+    path = folder / _name(stamp, number)
     store.backup_to(path)
     others = [old for old in backups(folder) if old != path]
     for old in others[: max(0, len(others) - (max(keep, 1) - 1))]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ __all__ = [
     "blacklist",
     "unblacklist",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_REPORTS_PER_HOUR = 3
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
@@ -71,6 +74,17 @@ class Evidence:
     size: int | None
 
 
+def _web_address(url: str) -> bool:
+    """An http(s) address with a host and a usable port; httpx would crash on a port like 99999, not fail."""
+    if not url.startswith(("http://", "https://")):
+        return False
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    return bool(parsed.host) and (parsed.port is None or 0 < parsed.port < 65536)
+
+
 def _image_suffix(head: bytes) -> str | None:
     for signature, suffix in _IMAGE_SIGNATURES.items():
         if head.startswith(signature):
@@ -88,7 +102,7 @@ async def fetch_evidence(
     ``timeout`` bounds the whole download, not only each read: a server that
     trickles bytes must not hold up the admins' alert for minutes.
     """
-    if not url.startswith(("http://", "https://")):
+    if not _web_address(url):
         return Evidence(url, None, "不是网络地址", None)
     try:
         async with asyncio.timeout(timeout):
@@ -106,8 +120,11 @@ async def fetch_evidence(
     except (httpx.TimeoutException, TimeoutError):
         return Evidence(url, None, "下载超时", None)
     except (httpx.HTTPError, httpx.InvalidURL) as error:
-        # InvalidURL (a malformed address such as http://[::1/) is not an HTTPError.
+        # InvalidURL is not an HTTPError.
         return Evidence(url, None, f"下载失败（{type(error).__name__}）", None)
+    except Exception as error:  # noqa: BLE001 - e.g. a redirect to port 99999 fails inside the socket layer
+        log.warning("evidence %s failed: %r", url, error)
+        return Evidence(url, None, "下载失败", None)
     suffix = _image_suffix(bytes(data[:16]))
     if suffix is None:
         return Evidence(url, None, "不是图片", len(data))

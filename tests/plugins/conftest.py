@@ -10,7 +10,9 @@ from nonebot.adapters.onebot.v11 import Bot
 from plugin_support import (
     CONTACT,
     DAILY_FULLTEXT,
+    DOCUMENTS,
     FREE_GROUP,
+    IMPORTED_AT,
     MEMBER_GROUP,
     SUPERUSER,
     WATERMARK_SECRET,
@@ -18,8 +20,9 @@ from plugin_support import (
     make_store,
 )
 
-from wenku.importer import ImportRules
+from wenku.importer import ImportRules, import_document
 from wenku.search import SearchSessions
+from wenku.store import Store
 from wenku_bot.config import Config
 from wenku_bot.outbox import Outbox
 
@@ -43,15 +46,34 @@ def wenku_members_plugin(wenku_plugin) -> ModuleType:
     return plugin.module
 
 
-def install_runtime(monkeypatch: pytest.MonkeyPatch, config: Config) -> Library:
-    """A runtime with ``config`` around a fresh in-memory library, installed as the one the plugins see."""
+@pytest.fixture(scope="session")
+def wenku_reports_plugin(wenku_members_plugin) -> ModuleType:
+    """The reports plugin (举报, review, blacklist, 统计, 备份), loaded once next to the other two."""
+    plugin = nonebot.load_plugin("plugins.wenku_reports") or nonebot.get_plugin("wenku_reports")
+    assert plugin is not None, "plugins.wenku_reports did not load"
+    return plugin.module
+
+
+@pytest.fixture(scope="session")
+def wenku_sharing_plugin(wenku_members_plugin) -> ModuleType:
+    """The real-time sharing plugin (imports from chat, 删除/恢复/改标题/改分类/推送, 订阅), loaded once.
+
+    Its startup hook, which schedules the daily recommendation and the weekly digest, never runs.
+    """
+    plugin = nonebot.load_plugin("plugins.wenku_sharing") or nonebot.get_plugin("wenku_sharing")
+    assert plugin is not None, "plugins.wenku_sharing did not load"
+    return plugin.module
+
+
+def install_runtime(monkeypatch: pytest.MonkeyPatch, config: Config, store: Store | None = None) -> Library:
+    """A runtime with ``config`` around ``store`` (default: a fresh in-memory library), installed as the one the plugins see."""
     import wenku_bot.runtime  # registers startup hooks on import: only once NoneBot is initialised
     from wenku_bot.runtime import Runtime
 
     bots: dict[str, Bot] = {}
     runtime = Runtime(
         config=config,
-        store=make_store(),
+        store=store or make_store(),
         # No wait for a missing bot: a reply that cannot be sent fails the test at once.
         outbox=Outbox(0, reconnect_wait=0, bots=lambda: bots),
         sessions=SearchSessions(),
@@ -93,6 +115,38 @@ def members(wenku_members_plugin, monkeypatch: pytest.MonkeyPatch):
             wenku_watermark_secret=WATERMARK_SECRET,
             wenku_daily_fulltext=DAILY_FULLTEXT,
         ),
+    )
+    yield library
+    library.store.close()
+
+
+def file_library(path) -> Store:
+    """The test library in a database file (WAL, as the bot's), for what works on the file: 备份."""
+    store = Store.open(path)
+    for name, text in DOCUMENTS:
+        outcome = import_document(store, name, text.encode("utf-8"), now=IMPORTED_AT, rules=ImportRules())
+        assert outcome.status == "imported", outcome
+    return store
+
+
+@pytest.fixture
+def reports(wenku_reports_plugin, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    """As ``members``, with the reports plugin loaded too, and the library a file under tmp_path/data:
+    备份 copies that file, and screenshots of reports are saved beside it."""
+    database = tmp_path / "data" / "wenku.db"
+    library = install_runtime(
+        monkeypatch,
+        Config(
+            wenku_db=database,
+            wenku_free_groups=[FREE_GROUP],
+            wenku_member_groups=[MEMBER_GROUP],
+            wenku_contact=CONTACT,
+            wenku_send_interval=0,
+            wenku_demo=False,
+            wenku_watermark_secret=WATERMARK_SECRET,
+            wenku_daily_fulltext=DAILY_FULLTEXT,
+        ),
+        store=file_library(database),
     )
     yield library
     library.store.close()
