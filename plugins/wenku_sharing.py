@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from urllib.parse import unquote
 
 from nonebot import get_driver, on_message, on_notice, require
 from nonebot.adapters.onebot.v11 import Bot, GroupUploadNoticeEvent, MessageEvent, PrivateMessageEvent
@@ -86,7 +87,9 @@ async def handle_private_file(bot: Bot, event: PrivateMessageEvent) -> None:
                 except (ActionFailed, NetworkError) as error:
                     raise DownloadFailed(name, f"取不到文件（{type(error).__name__}）") from None
                 url = found.get("url") or ""
-                if not url and found.get("base64"):
+                # NapCat's get_file puts the path of its local copy in "url" and the
+                # content in "base64": only a web address is worth downloading.
+                if not url.startswith(("http://", "https://")) and found.get("base64"):
                     try:
                         content = base64.b64decode(found["base64"], validate=True)
                     except (binascii.Error, ValueError):
@@ -110,7 +113,8 @@ async def handle_import_url(bot: Bot, event: MessageEvent, state: T_State) -> No
         if not url.startswith(("http://", "https://")) or " " in url:
             await reply(texts.import_usage())
             return
-        name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "导入.txt"
+        # Copied addresses carry Chinese file names percent-encoded: the name is the decoded one.
+        name = unquote(url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]) or "导入.txt"
         outcome = await import_from_url(runtime, bot.self_id, url, name, actor=str(event.user_id), now=now())
         await reply(texts.import_outcome(outcome))
 

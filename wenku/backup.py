@@ -44,10 +44,21 @@ def make_backup(store: Store, folder: Path, *, now: datetime, keep: int = DEFAUL
     # Two backups in one second: number the later one past every number used in
     # that second, never a name retention has freed (it would sort as older).
     number = max((n for when, n in map(_age, backups(folder)) if when == stamp), default=-1) + 1
-    while (folder / _name(stamp, number)).exists():  # another process took it meanwhile
-        number += 1
-    path = folder / _name(stamp, number)
-    store.backup_to(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = folder / _name(stamp, number)
+        try:
+            # Claim the name atomically: the bot and the CLI may back up in the same second.
+            # VACUUM INTO accepts the empty file it finds there.
+            path.open("x").close()
+            break
+        except FileExistsError:
+            number += 1
+    try:
+        store.backup_to(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     others = [old for old in backups(folder) if old != path]
     for old in others[: max(0, len(others) - (max(keep, 1) - 1))]:
         old.unlink()

@@ -12,6 +12,17 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30.0
 
 
+def _web_address(url: str) -> bool:
+    """An http(s) address with a host and a possible port: anything else would crash the download, not fail it."""
+    if not url.startswith(("http://", "https://")):
+        return False
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    return bool(parsed.host) and (parsed.port is None or 0 < parsed.port < 65536)
+
+
 async def fetch_bytes(
     client: httpx.AsyncClient,
     url: str,
@@ -21,7 +32,7 @@ async def fetch_bytes(
     timeout: float = DOWNLOAD_TIMEOUT,
 ) -> bytes:
     """The body at ``url``; DownloadFailed (with a reason a person can act on) otherwise."""
-    if not url.startswith(("http://", "https://")):
+    if not _web_address(url):
         raise DownloadFailed(name, "不是可下载的网址")
     try:
         async with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
@@ -37,6 +48,9 @@ async def fetch_bytes(
                     raise DownloadFailed(name, f"文件超过 {max_bytes // (1024 * 1024)} MB")
     except httpx.TimeoutException:
         raise DownloadFailed(name, "下载超时") from None
+    except httpx.InvalidURL:
+        # Not an HTTPError: a malformed address (one a redirect gave) would escape as a crash.
+        raise DownloadFailed(name, "不是可下载的网址") from None
     except httpx.HTTPError as error:
         raise DownloadFailed(name, f"下载失败（{type(error).__name__}）") from None
     return bytes(data)

@@ -8,6 +8,7 @@ if it is imported while another notice run is still going.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,10 +103,12 @@ class Notice:
     document: StoredDocument
 
 
-def claim_notices(store: Store, document: StoredDocument, *, now: datetime, daily_cap: int) -> list[Notice]:
+def claim_notices(
+    store: Store, document: StoredDocument, *, now: datetime, daily_cap: int, admins: Collection[str] = ()
+) -> list[Notice]:
     """The subscribers to tell about a new document, each claimed once.
 
-    Only active members, never over ``daily_cap`` notices a day each. The
+    Only active members (and admins, who may subscribe too), never over ``daily_cap`` notices a day each. The
     caller releases a claim (store.release_subscription_notice) if its send fails.
     """
     text = normalize(document.title) + "\n" + normalize(document.body)
@@ -117,7 +120,8 @@ def claim_notices(store: Store, document: StoredDocument, *, now: datetime, dail
             by_user[user_id] = term
     for user_id, term in sorted(by_user.items()):
         row = store.get_member(user_id)
-        if row is None or not Membership.from_row(row).active(now) or store.blacklist_entry(user_id):
+        member = row is not None and Membership.from_row(row).active(now) and not store.blacklist_entry(user_id)
+        if not (member or user_id in admins):
             continue
         if store.subscription_notices_since(user_id, today) >= daily_cap:
             continue
@@ -131,8 +135,14 @@ RECOMMEND_POOL = 30
 
 def pick_recommendation(store: Store, now: datetime) -> StoredDocument | None:
     """Today's document for the free groups: one of the newest, never yesterday's again."""
-    pool = store.latest_documents(RECOMMEND_POOL)
     last = store.last_pushed("recommend")
+    last_at = store.last_push_at("recommend")
+    if last is not None and last_at is not None and last_at >= start_of_day(now):
+        # Already recommended today: a re-run picks it again rather than a second document.
+        today = store.get_document(last)
+        if today is not None:
+            return today
+    pool = store.latest_documents(RECOMMEND_POOL)
     candidates = [document for document in pool if document.id != last] or pool
     if not candidates:
         return None

@@ -902,7 +902,9 @@ class Store:
         )
 
     def all_subscriptions(self) -> list[tuple[str, str]]:
-        return [(row[0], row[1]) for row in self.db.execute("SELECT user_id, term FROM subscriptions").fetchall()]
+        # In subscription order, so a document matching two of a member's words names the first.
+        rows = self.db.execute("SELECT user_id, term FROM subscriptions ORDER BY user_id, created_at, term")
+        return [(row[0], row[1]) for row in rows.fetchall()]
 
     def claim_subscription_notice(self, user_id: str, document_id: int, term: str, now: datetime) -> bool:
         """Record that a subscriber is told of a document; False if they were already."""

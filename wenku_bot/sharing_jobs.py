@@ -45,7 +45,7 @@ async def announce(runtime: Runtime, self_id: str, document: StoredDocument, *, 
 async def notify_subscribers(runtime: Runtime, self_id: str, document: StoredDocument, now: datetime) -> int:
     sent = 0
     for notice in sharing.claim_notices(
-        runtime.store, document, now=now, daily_cap=runtime.config.wenku_subscription_daily_cap
+        runtime.store, document, now=now, daily_cap=runtime.config.wenku_subscription_daily_cap, admins=runtime.admins
     ):
         target = Target(self_id, "private", int(notice.user_id))
         if await runtime.outbox.send_text(target, texts.subscription_notice(notice)):

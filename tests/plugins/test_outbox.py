@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 from nonebot.adapters.onebot.v11 import Message, MessageSegment
-from nonebot.adapters.onebot.v11.exception import ActionFailed, NetworkError
+from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
+from nonebot.exception import WebSocketClosed
 
 from wenku.chunks import split_text
 from wenku_bot.outbox import Outbox, Target
@@ -278,3 +279,43 @@ async def test_a_long_message_waits_for_a_missing_bot_once_not_once_per_piece(
     assert await outbox.send_text(GROUP, FOUR_PARAGRAPHS) is False
     assert time.sleeps == [0.5, 0.5, 0.5, 0.5]
     assert warnings_logged == ["send to group:20001 via 2000 failed: BotUnavailable: 2000"]
+
+
+# -- a connection lost before the call left -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("lost", [ApiNotAvailable(), WebSocketClosed(1006, "gone")], ids=["api-not-available", "ws-closed"])
+async def test_a_call_that_never_left_is_sent_once_after_the_reconnect(time: FakeTime, lost: Exception, warnings_logged: list[str]):
+    flaky_bot = FakeBot(time, failures=[lost])
+    outbox = outbox_for(flaky_bot, time, interval=1.5, reconnect_wait=60)
+    assert await outbox.send_text(GROUP, "你好") is True
+    assert time.sleeps == [0.5]
+    assert flaky_bot.sent == [("group", 20001, text("你好"), 1000.5)]
+    assert warnings_logged == []
+
+
+async def test_the_other_pieces_keep_their_order_after_a_retry(time: FakeTime):
+    flaky_bot = FakeBot(time, failures=[ApiNotAvailable(), ApiNotAvailable()])
+    outbox = outbox_for(flaky_bot, time, piece_limit=30, interval=1.5, reconnect_wait=60)
+    assert await outbox.send_text(GROUP, FOUR_PARAGRAPHS) is True
+    assert [message for _, _, message, _ in flaky_bot.sent] == [text(piece) for piece in split_text(FOUR_PARAGRAPHS, 30)]
+    assert time.sleeps == [0.5, 0.5, 1.5, 1.5]
+
+
+async def test_a_timeout_is_not_retried(time: FakeTime, warnings_logged: list[str]):
+    # The OneBot side may have sent it before the answer was lost: sending again could post it twice.
+    slow_bot = FakeBot(time, failures=[NetworkError("timeout")])
+    outbox = outbox_for(slow_bot, time, reconnect_wait=60)
+    assert await outbox.send_text(PRIVATE, "你好") is False
+    assert slow_bot.sent == []
+    assert time.sleeps == []
+    assert warnings_logged == ["send to private:30001 via 2000 failed: NetworkError: NetWorkError(message='timeout')"]
+
+
+async def test_a_connection_that_stays_lost_gives_up_at_the_reconnect_wait(time: FakeTime, warnings_logged: list[str]):
+    lost_bot = FakeBot(time, failures=[ApiNotAvailable()] * 10)
+    outbox = outbox_for(lost_bot, time, reconnect_wait=2)
+    assert await outbox.send_text(GROUP, "你好") is False
+    assert lost_bot.sent == []
+    assert time.sleeps == [0.5, 0.5, 0.5, 0.5]
+    assert warnings_logged == ["send to group:20001 via 2000 failed: ApiNotAvailable: ApiNotAvailable()"]

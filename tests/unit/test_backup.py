@@ -263,3 +263,38 @@ def test_a_backup_during_an_import_holds_everything_committed_before_it(tmp_path
     final = Store.open(database)
     assert final.document_count() == total
     final.close()
+
+
+def test_simultaneous_backups_in_one_second_all_succeed(tmp_path):
+    """The bot and the CLI may back up at the same moment: each claims its own name."""
+    import threading
+    from datetime import datetime, timezone
+
+    from wenku.backup import backups, make_backup
+    from wenku.store import Store
+
+    path = tmp_path / "w.db"
+    Store.open(path).close()
+    folder = tmp_path / "backups"
+    moment = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+    barrier = threading.Barrier(8)
+    made, failures = [], []
+
+    def back_up() -> None:
+        store = Store.open(path)
+        try:
+            barrier.wait()
+            made.append(make_backup(store, folder, now=moment, keep=100))
+        except Exception as error:  # collected: an assertion in a thread would be lost
+            failures.append(error)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=back_up) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(set(made)) == 8
+    assert sorted(backups(folder)) == sorted(made)
