@@ -86,6 +86,7 @@ class ImportOutcome:
     keywords: tuple[str, ...] = ()
     near_duplicates: tuple[NearDuplicate, ...] = ()
     reason: str = ""
+    duplicate_of_deleted: bool = False  # the same text was imported and later deleted
 
     @property
     def imported(self) -> bool:
@@ -181,8 +182,15 @@ def import_document(
 
 
 def _duplicate(store: Store, name: str, existing: int) -> ImportOutcome:
-    title = store.titles([existing]).get(existing, "")
-    return ImportOutcome(name=name, status="duplicate", document_id=existing, title=title, reason="与已有文档完全相同")
+    document = store.get_document(existing, include_deleted=True)
+    return ImportOutcome(
+        name=name,
+        status="duplicate",
+        document_id=existing,
+        title=document.title if document else "",
+        reason="与已删除的文档完全相同" if document and document.deleted else "与已有文档完全相同",
+        duplicate_of_deleted=bool(document and document.deleted),
+    )
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -265,6 +265,11 @@ def import_outcome(outcome) -> str:
             )
             line += f"\n  相近文档：{similar}"
         return line
+    if outcome.status == "duplicate" and outcome.duplicate_of_deleted:
+        return (
+            f"跳过 {outcome.name}：与已删除的 #{outcome.document_id} {outcome.title} 完全相同，"
+            f"需要时发送「恢复 {outcome.document_id}」恢复"
+        )
     if outcome.status == "duplicate":
         return f"跳过 {outcome.name}：与 #{outcome.document_id} {outcome.title} 完全相同"
     return f"失败 {outcome.name}：{outcome.reason}"

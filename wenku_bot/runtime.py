@@ -15,7 +15,7 @@ from pathlib import Path
 from nonebot import get_driver, get_plugin_config
 from nonebot.log import logger
 
-from wenku import members, texts
+from wenku import members
 from wenku.importer import ImportRules, import_document
 from wenku.search import SearchSessions
 from wenku.store import Store
@@ -132,6 +132,3 @@ def stop() -> None:
 driver = get_driver()
 driver.on_startup(start)
 driver.on_shutdown(stop)
-
-# Keep texts imported here so a missing string fails at start-up, not mid-chat.
-_ = texts.help_text

@@ -92,3 +92,15 @@ def test_full_database_mid_import_leaves_nothing_half_written(library):
     assert library.db.execute("SELECT count(DISTINCT document_id) FROM sketches").fetchone()[0] == 3
     assert library.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert sorted(library.matching_ids('"工会"')) == [1, 3]
+
+
+def test_reimporting_a_deleted_document_points_to_restore(library):
+    from wenku import texts
+    from wenku.sharing import delete_document
+
+    delete_document(library, 1, NOW)
+    outcome = import_document(library, "again.txt", distributed(UNION_TITLE, UNION_BODY).encode(), now=NOW)
+    assert (outcome.status, outcome.document_id, outcome.duplicate_of_deleted) == ("duplicate", 1, True)
+    assert texts.import_outcome(outcome) == (
+        f"跳过 again.txt：与已删除的 #1 {UNION_TITLE} 完全相同，需要时发送「恢复 1」恢复"
+    )
