@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from pathlib import PurePath
 from urllib.parse import unquote
 
 from nonebot import get_driver, on_message, on_notice, require
@@ -17,6 +18,7 @@ from nonebot_plugin_apscheduler import scheduler  # noqa: E402
 
 from wenku import sharing, texts  # noqa: E402
 from wenku.errors import DocumentNotFound, DownloadFailed  # noqa: E402
+from wenku.readers import SUPPORTED_SUFFIXES  # noqa: E402
 from wenku_bot.chat import ARGS, command, parse_number, replying, require_admin, served  # noqa: E402
 from wenku_bot.config import Config  # noqa: E402
 from wenku_bot.runtime import get_runtime, now  # noqa: E402
@@ -40,8 +42,13 @@ __plugin_meta__ = PluginMetadata(
 
 
 async def _admin_upload(event: GroupUploadNoticeEvent) -> bool:
+    """An admin's upload of a document type to a served group (photos and videos they share are left alone)."""
     runtime = get_runtime()
-    return runtime.chat_kind(event.group_id) is not None and runtime.is_admin(event.user_id)
+    return (
+        runtime.chat_kind(event.group_id) is not None
+        and runtime.is_admin(event.user_id)
+        and PurePath(event.file.name).suffix.lower() in SUPPORTED_SUFFIXES
+    )
 
 
 group_uploads = on_notice(rule=Rule(_admin_upload), priority=10, block=False)
@@ -52,6 +59,9 @@ async def handle_group_upload(bot: Bot, event: GroupUploadNoticeEvent) -> None:
     """An admin dropped a file into a configured group: fetch its URL from the OneBot side and import it."""
     runtime = get_runtime()
     async with replying(bot, event) as reply:
+        limit = runtime.config.wenku_max_upload_mb
+        if event.file.size > limit * 1024 * 1024:  # known from the event: no need to download it
+            raise DownloadFailed(event.file.name, f"文件超过 {limit} MB")
         try:
             found = await bot.get_group_file_url(group_id=event.group_id, file_id=event.file.id, busid=event.file.busid)
         except (ActionFailed, NetworkError) as error:

@@ -23,6 +23,7 @@ from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
 from nonebot.adapters.onebot.v11.exception import ActionFailed, NetworkError
 from nonebot.exception import ApiNotAvailable, WebSocketClosed
 from nonebot.log import logger
+from starlette.websockets import WebSocketDisconnect
 
 from wenku.chunks import QQ_PIECE_LIMIT, split_text
 
@@ -46,6 +47,11 @@ def text_message(text: str) -> Message:
 
 class BotUnavailable(Exception):
     pass
+
+
+#: Failures that mean the frame never reached the OneBot side (no connection, or the
+#: socket closing under the send), so sending again after a reconnect is safe.
+_NEVER_SENT = (ApiNotAvailable, WebSocketClosed, WebSocketDisconnect)
 
 
 class Outbox:
@@ -88,8 +94,9 @@ class Outbox:
     async def _attempt(self, target: Target, action: Callable[[Bot], Awaitable[Any]]) -> None:
         """Run one call; if the connection was gone before the frame left, wait and run it again.
 
-        ApiNotAvailable and WebSocketClosed mean the OneBot side never got the
-        call, so repeating it after a reconnect cannot send anything twice. A
+        ApiNotAvailable, WebSocketClosed and a disconnect under the send mean the
+        OneBot side never got the call, so repeating it after a reconnect cannot
+        send anything twice. A
         timeout (NetworkError) may follow a delivered call: it is not repeated.
         """
         deadline = self._clock() + self.reconnect_wait
@@ -97,7 +104,7 @@ class Outbox:
             try:
                 await action(await self._bot(target.self_id))
                 return
-            except (ApiNotAvailable, WebSocketClosed):
+            except _NEVER_SENT:
                 if self._clock() >= deadline:
                     raise
                 await self._sleep(0.5)
@@ -110,7 +117,7 @@ class Outbox:
                 await self._paced(target)
                 try:
                     await self._attempt(target, action)
-                except (ActionFailed, NetworkError, ApiNotAvailable, WebSocketClosed, BotUnavailable) as error:
+                except (ActionFailed, NetworkError, BotUnavailable, *_NEVER_SENT) as error:
                     ok = False
                     logger.warning(f"send to {target} failed: {type(error).__name__}: {error}")
                     if isinstance(error, BotUnavailable):

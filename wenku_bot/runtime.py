@@ -45,7 +45,12 @@ class Runtime:
     def spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.opt(exception=task.exception()).error("background task failed")
 
     @property
     def admins(self) -> frozenset[str]:

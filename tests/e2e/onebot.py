@@ -37,6 +37,7 @@ __all__ = [
     "file_text",
     "group_message",
     "group_request",
+    "group_upload",
     "lifecycle_connect",
     "outgoing_texts",
     "private_message",
@@ -156,6 +157,28 @@ def group_request(
         "user_id": user_id,
         "comment": comment,
         "flag": flag if flag is not None else f"request-{next(_request_flags)}",
+    }
+
+
+def group_upload(
+    *,
+    self_id: int,
+    group_id: int,
+    user_id: int,
+    file_id: str,
+    name: str,
+    size: int,
+    busid: int = 102,
+) -> JSON:
+    """A file dropped into a group (notice ``group_upload``); the bot asks get_group_file_url for its address."""
+    return {
+        "time": int(time.time()),
+        "self_id": self_id,
+        "post_type": "notice",
+        "notice_type": "group_upload",
+        "group_id": group_id,
+        "user_id": user_id,
+        "file": {"id": file_id, "name": name, "size": size, "busid": busid},
     }
 
 
@@ -460,6 +483,9 @@ class FakeOneBot:
 
     def group_request(self, *, group_id: int, user_id: int, **fields: Any) -> JSON:
         return group_request(self_id=self.self_id, group_id=group_id, user_id=user_id, **fields)
+
+    def group_upload(self, *, group_id: int, user_id: int, **fields: Any) -> JSON:
+        return group_upload(self_id=self.self_id, group_id=group_id, user_id=user_id, **fields)
 
     # -- waiting for calls --------------------------------------------------------
 

@@ -8,6 +8,7 @@ import pytest
 from nonebot.adapters.onebot.v11 import Message, MessageSegment
 from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
 from nonebot.exception import WebSocketClosed
+from starlette.websockets import WebSocketDisconnect
 
 from wenku.chunks import split_text
 from wenku_bot.outbox import Outbox, Target
@@ -284,7 +285,11 @@ async def test_a_long_message_waits_for_a_missing_bot_once_not_once_per_piece(
 # -- a connection lost before the call left -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("lost", [ApiNotAvailable(), WebSocketClosed(1006, "gone")], ids=["api-not-available", "ws-closed"])
+@pytest.mark.parametrize(
+    "lost",
+    [ApiNotAvailable(), WebSocketClosed(1006, "gone"), WebSocketDisconnect(1006)],
+    ids=["api-not-available", "ws-closed", "disconnect-under-the-send"],
+)
 async def test_a_call_that_never_left_is_sent_once_after_the_reconnect(time: FakeTime, lost: Exception, warnings_logged: list[str]):
     flaky_bot = FakeBot(time, failures=[lost])
     outbox = outbox_for(flaky_bot, time, interval=1.5, reconnect_wait=60)

@@ -827,3 +827,22 @@ def push_digest(runtime, now):
     from wenku_bot.sharing_jobs import push_digest as job
 
     return job(runtime, now)
+
+
+async def test_an_admins_photo_is_left_alone(app: App, shared, wenku_sharing_plugin):
+    """Admins share pictures and videos too: only document types are imported (and answered)."""
+    async with app.test_matcher() as ctx:
+        bot = shared.connect(ctx)
+        ctx.receive_event(bot, upload(ADMIN, MEMBER_GROUP, "会议现场.jpg"))
+        ctx.should_not_pass_rule(wenku_sharing_plugin.group_uploads)
+    assert shared.store.document_count() == len(DOCUMENTS)
+
+
+async def test_an_upload_too_large_is_refused_before_downloading(app: App, shared):
+    big = upload(ADMIN, MEMBER_GROUP)
+    big.file.size = 21 * 1024 * 1024
+    async with app.test_matcher() as ctx:
+        bot = shared.connect(ctx)
+        ctx.receive_event(bot, big)
+        expect_group(ctx, MEMBER_GROUP, texts.import_failed("防汛讲话.txt", "文件超过 20 MB"))
+    assert shared.store.document_count() == len(DOCUMENTS)
