@@ -219,9 +219,17 @@ def serve_uploads(onebot: FakeOneBot, files: FileServer) -> None:
     onebot.respond("get_group_file_url", lambda call: Response({"url": files.url(str(call.params["file_id"]))}))
 
 
-def upload_event(onebot: FakeOneBot, upload: Upload, *, user_id: int = ADMIN, group_id: int = UPLOAD_GROUP) -> dict:
+def upload_event(
+    onebot: FakeOneBot, upload: Upload, *, user_id: int = ADMIN, group_id: int = UPLOAD_GROUP, size: int | None = None
+) -> dict:
+    """``size`` is what the event claims (the real size unless given): a client may send 0."""
     return onebot.group_upload(
-        group_id=group_id, user_id=user_id, file_id=upload.file_id, name=upload.name, size=len(upload.data), busid=102
+        group_id=group_id,
+        user_id=user_id,
+        file_id=upload.file_id,
+        name=upload.name,
+        size=len(upload.data) if size is None else size,
+        busid=102,
     )
 
 
@@ -461,28 +469,41 @@ def oversized(topic: str) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("upload", "declare_length", "expected"),
+    ("upload", "declare_length", "claimed_size", "actions", "expected"),
     [
-        (
+        (  # the event says how big it is: refused without asking for the file at all
             Upload("file-big", "超大讲话稿.txt", oversized("统计调查")),
             True,
+            None,
+            ["send_group_msg"],
             texts.import_failed("超大讲话稿.txt", f"文件超过 {MAX_UPLOAD_MB} MB"),
         ),
-        (
+        (  # the event claims 0 bytes and the server sends no length: the download stops at the limit
             Upload("file-big-unsized", "没有长度的讲话稿.txt", oversized("档案管理")),
             False,
+            0,
+            ["get_group_file_url", "send_group_msg"],
             texts.import_failed("没有长度的讲话稿.txt", f"文件超过 {MAX_UPLOAD_MB} MB"),
         ),
         (
             Upload("file-corrupt", "审计整改讲话.docx", corrupt_docx()),
             True,
+            None,
+            ["get_group_file_url", "send_group_msg"],
             "失败 审计整改讲话.docx：不是有效的 .docx 文件（文件损坏或格式不符）",
         ),
     ],
     ids=["oversized", "oversized-without-length", "corrupt-docx"],
 )
 async def test_a_file_that_cannot_be_imported_gets_a_clear_reply(
-    onebot: FakeOneBot, library_bot: BotProcess, files: FileServer, upload: Upload, declare_length: bool, expected: str
+    onebot: FakeOneBot,
+    library_bot: BotProcess,
+    files: FileServer,
+    upload: Upload,
+    declare_length: bool,
+    claimed_size: int | None,
+    actions: list[str],
+    expected: str,
 ) -> None:
     assert len(upload.data) > MAX_UPLOAD_MB * 1024 * 1024 or upload.name.endswith(".docx")
     serve_uploads(onebot, files)
@@ -490,13 +511,13 @@ async def test_a_file_that_cannot_be_imported_gets_a_clear_reply(
     before = documents(library_bot)
     start = onebot.mark()
 
-    await onebot.send_event(upload_event(onebot, upload))
+    await onebot.send_event(upload_event(onebot, upload, size=claimed_size))
     [reply] = await onebot.wait_for_calls(1, reply_in(UPLOAD_GROUP), after=start)
 
     assert reply.text == expected
     assert upload.name in reply.text
     await onebot.assert_no_calls(QUIET)
-    assert [call.action for call in onebot.calls[start:]] == ["get_group_file_url", "send_group_msg"]
+    assert [call.action for call in onebot.calls[start:]] == actions
     assert documents(library_bot) == before
 
 
