@@ -109,7 +109,7 @@ async def handle_fulltext(bot: Bot, event: MessageEvent, state: T_State) -> None
 
 
 #: What a refusal shows for an argument that was left out.
-_MISSING = "（空）"
+_MISSING = texts.EMPTY_ARGUMENT
 
 
 def _qq(args: str) -> str:
@@ -176,12 +176,12 @@ async def handle_list(bot: Bot, event: MessageEvent, state: T_State) -> None:
     async with replying(bot, event) as reply:
         require_admin(event)
         moment = now()
-        if state[ARGS].strip() == "到期":
+        expiring = state[ARGS].strip() == "到期"
+        if expiring:
             rows = runtime.store.members(active_at=moment, expiring_before=moment + timedelta(days=7))
-            title = "7天内到期的会员"
         else:
             rows = runtime.store.members(active_at=moment)
-            title = "有效会员"
+        title = texts.members_list_title(expiring)
         await reply(texts.member_list([Membership.from_row(row) for row in rows], moment, title))
 
 

@@ -172,7 +172,7 @@ async def handle_unban(bot: Bot, event: MessageEvent, state: T_State) -> None:
     async with replying(bot, event) as reply:
         require_admin(event)
         if not state[ARGS].strip():
-            raise BadQQ("（空）")
+            raise BadQQ(texts.EMPTY_ARGUMENT)
         user = parse_qq(state[ARGS])
         await reply(texts.unblacklisted(user, reports.unblacklist(runtime.store, user, actor=str(event.user_id), now=now())))
 

@@ -61,11 +61,11 @@ async def handle_group_upload(bot: Bot, event: GroupUploadNoticeEvent) -> None:
     async with replying(bot, event) as reply:
         limit = runtime.config.wenku_max_upload_mb
         if event.file.size > limit * 1024 * 1024:  # known from the event: no need to download it
-            raise DownloadFailed(event.file.name, f"文件超过 {limit} MB")
+            raise DownloadFailed(event.file.name, texts.file_too_large(limit))
         try:
             found = await bot.get_group_file_url(group_id=event.group_id, file_id=event.file.id, busid=event.file.busid)
         except (ActionFailed, NetworkError) as error:
-            raise DownloadFailed(event.file.name, f"取不到文件地址（{type(error).__name__}）") from None
+            raise DownloadFailed(event.file.name, texts.file_address_unavailable(type(error).__name__)) from None
         outcome = await import_from_url(
             runtime, bot.self_id, found.get("url", ""), event.file.name, actor=str(event.user_id), now=now()
         )
@@ -89,13 +89,13 @@ async def handle_private_file(bot: Bot, event: PrivateMessageEvent) -> None:
     async with replying(bot, event) as reply:
         for segment in _file_segments(event):
             data = segment.data
-            name = str(data.get("name") or data.get("file") or "未命名")
+            name = str(data.get("name") or data.get("file") or texts.UNNAMED_FILE)
             url = data.get("url") or ""
             if not url and data.get("file_id"):
                 try:
                     found = await bot.call_api("get_file", file_id=data["file_id"])
                 except (ActionFailed, NetworkError) as error:
-                    raise DownloadFailed(name, f"取不到文件（{type(error).__name__}）") from None
+                    raise DownloadFailed(name, texts.file_unavailable(type(error).__name__)) from None
                 url = found.get("url") or ""
                 # NapCat's get_file puts the path of its local copy in "url" and the
                 # content in "base64": only a web address is worth downloading.
@@ -103,7 +103,7 @@ async def handle_private_file(bot: Bot, event: PrivateMessageEvent) -> None:
                     try:
                         content = base64.b64decode(found["base64"], validate=True)
                     except (binascii.Error, ValueError):
-                        raise DownloadFailed(name, "文件内容损坏") from None
+                        raise DownloadFailed(name, texts.file_content_damaged()) from None
                     outcome = await import_bytes(runtime, bot.self_id, name, content, actor=str(event.user_id), now=now())
                     await reply(texts.import_outcome(outcome))
                     continue
@@ -135,7 +135,7 @@ async def handle_import_url(bot: Bot, event: MessageEvent, state: T_State) -> No
 def _document_number(args: str) -> int:
     number = parse_number(args.split()[0]) if args.split() else None
     if number is None:
-        raise DocumentNotFound(args.strip() or "（空）")
+        raise DocumentNotFound(args.strip() or texts.EMPTY_ARGUMENT)
     return number
 
 

@@ -832,3 +832,30 @@ def subscription_notice(notice) -> str:
         f"你订阅的「{notice.term}」有新文档：\n#{document.id} {document.title}（{document.category}，{length(document.chars)}）\n"
         f"发送「全文 {document.id}」获取全文。"
     )
+
+
+# -- argument placeholders and file problems named in replies ----------------------------------------
+
+#: Shown where a command's argument was left out: 「（空）」不是有效的QQ号。
+EMPTY_ARGUMENT = "（空）"
+UNNAMED_FILE = "未命名"
+
+
+def members_list_title(expiring: bool) -> str:
+    return "7天内到期的会员" if expiring else "有效会员"
+
+
+def file_too_large(limit_mb: int) -> str:
+    return f"文件超过 {limit_mb} MB"
+
+
+def file_address_unavailable(error: str) -> str:
+    return f"取不到文件地址（{error}）"
+
+
+def file_unavailable(error: str) -> str:
+    return f"取不到文件（{error}）"
+
+
+def file_content_damaged() -> str:
+    return "文件内容损坏"
