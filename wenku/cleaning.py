@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from . import texts
 from .textnorm import drop_invisible
 
 __all__ = [
@@ -131,4 +132,4 @@ def clean(
     if title is None:
         opening = next((line for line in kept if not _SALUTATION.match(line)), "")
         title = re.split(r"[。！？!?]", opening)[0][:30] or None
-    return CleanDocument(title=title or "无标题", body="\n".join(kept), removed=tuple(removed))
+    return CleanDocument(title=title or texts.UNTITLED, body="\n".join(kept), removed=tuple(removed))

@@ -88,7 +88,7 @@ def import_command(obj: Context, paths: tuple[str, ...], quiet: bool) -> None:
     """Import .txt/.docx/.md/.pdf files and folders (recursively)."""
     files = collect_files(paths)
     outcomes = []
-    with click.progressbar(length=len(files), label="导入", file=sys.stderr) as bar:
+    with click.progressbar(length=len(files), label=texts.IMPORT_PROGRESS_LABEL, file=sys.stderr) as bar:
 
         def progress(outcome) -> None:
             if not quiet or outcome.status == "failed":
@@ -179,9 +179,9 @@ def members_list(obj: Context, expiring: bool, everyone: bool) -> None:
         rows = obj.store.members(active_at=moment)
     for row in rows:
         member = Membership.from_row(row)
-        state = "有效" if member.active(moment) else "过期"
+        state = texts.member_state(member.active(moment))
         click.echo(f"{member.user_id}\t{state}\t{texts.until(member)}\t{member.source}")
-    click.echo(f"共 {len(rows)} 人", err=True)
+    click.echo(texts.people_count(len(rows)), err=True)
 
 
 @members_group.command("show")

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import texts
 from .durations import Duration, parse_duration
 from .errors import CodeRefused, TooManyAttempts, TooManyCodes
 from .members import Membership, extend
@@ -66,7 +67,7 @@ def redeem(store: Store, user_id: str, code: str, *, now: datetime) -> Membershi
                 actor=user_id,
                 action="redeem",
                 source="code",
-                note=f"卡密#{claimed['id']}",
+                note=texts.code_note(claimed["id"]),
             )
     existing = store.code_by_hash(digest)
     if existing is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from . import texts
 from .errors import DownloadFailed
 
 __all__ = ["DownloadFailed", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT", "fetch_bytes"]
@@ -33,24 +34,24 @@ async def fetch_bytes(
 ) -> bytes:
     """The body at ``url``; DownloadFailed (with a reason a person can act on) otherwise."""
     if not _web_address(url):
-        raise DownloadFailed(name, "不是可下载的网址")
+        raise DownloadFailed(name, texts.not_a_download_address())
     try:
         async with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
             if response.status_code != 200:
-                raise DownloadFailed(name, f"下载失败（HTTP {response.status_code}）")
+                raise DownloadFailed(name, texts.download_refused_status(response.status_code))
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
-                raise DownloadFailed(name, f"文件超过 {max_bytes // (1024 * 1024)} MB")
+                raise DownloadFailed(name, texts.file_too_large(max_bytes // (1024 * 1024)))
             data = bytearray()
             async for chunk in response.aiter_bytes():
                 data.extend(chunk)
                 if len(data) > max_bytes:
-                    raise DownloadFailed(name, f"文件超过 {max_bytes // (1024 * 1024)} MB")
+                    raise DownloadFailed(name, texts.file_too_large(max_bytes // (1024 * 1024)))
     except httpx.TimeoutException:
-        raise DownloadFailed(name, "下载超时") from None
+        raise DownloadFailed(name, texts.download_timed_out()) from None
     except httpx.InvalidURL:
         # Not an HTTPError: a malformed address (one a redirect gave) would escape as a crash.
-        raise DownloadFailed(name, "不是可下载的网址") from None
+        raise DownloadFailed(name, texts.not_a_download_address()) from None
     except httpx.HTTPError as error:
-        raise DownloadFailed(name, f"下载失败（{type(error).__name__}）") from None
+        raise DownloadFailed(name, texts.download_failed(type(error).__name__)) from None
     return bytes(data)

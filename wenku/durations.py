@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import texts
 from .errors import BadDuration
 from .textnorm import normalize
 
@@ -32,13 +33,7 @@ class Duration:
         return add_months(start, self.months) + timedelta(days=self.days)
 
     def __str__(self) -> str:
-        if self.lifetime:
-            return "永久"
-        if self.months and self.months % 12 == 0:
-            return f"{self.months // 12}年"
-        if self.months:
-            return f"{self.months}个月"
-        return f"{self.days}天"
+        return texts.duration_text(self)
 
 
 LIFETIME = Duration(lifetime=True)

@@ -27,7 +27,7 @@ class Delivery:
 
     @property
     def filename(self) -> str:
-        safe = "".join(char for char in self.document.title if char not in '\\/:*?"<>|').strip() or "文档"
+        safe = "".join(char for char in self.document.title if char not in '\\/:*?"<>|').strip() or texts.DOCUMENT_FILE_STEM
         return f"{safe[:40]}_{self.id}.docx"
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from . import texts
 from .classify import categorize, extract_keywords, merge_rules
 from .cleaning import DEFAULT_BOILERPLATE, clean, compile_patterns, recurring_lines
 from .errors import UnreadableFile
@@ -144,7 +145,7 @@ def import_document(
         return ImportOutcome(name=name, status="failed", reason=error.reason)
     cleaned = clean(text, name, rules.boilerplate, batch_lines)
     if len("".join(word_runs(cleaned.body))) < 20:
-        return ImportOutcome(name=name, status="failed", title=cleaned.title, reason="正文太短或没有正文")
+        return ImportOutcome(name=name, status="failed", title=cleaned.title, reason=texts.body_too_short())
     digest = content_hash(cleaned.body)
     existing = store.document_id_by_hash(digest)
     if existing is not None:
@@ -188,7 +189,7 @@ def _duplicate(store: Store, name: str, existing: int) -> ImportOutcome:
         status="duplicate",
         document_id=existing,
         title=document.title if document else "",
-        reason="与已删除的文档完全相同" if document and document.deleted else "与已有文档完全相同",
+        reason=texts.same_as_existing(bool(document and document.deleted)),
         duplicate_of_deleted=bool(document and document.deleted),
     )
 
@@ -239,13 +240,15 @@ def import_paths(
         try:
             data = _read_bytes(path)
         except OSError as error:
-            outcome = ImportOutcome(name=str(path), status="failed", reason=f"无法读取文件：{error.strerror or error}")
+            reason = texts.file_not_readable(str(error.strerror or error))
+            outcome = ImportOutcome(name=str(path), status="failed", reason=reason)
         else:
             try:
                 outcome = import_document(store, str(path), data, now=now, rules=rules, batch_lines=batch_lines)
             except Exception as error:  # a bug must not cost the rest of the batch
                 log.exception("import of %s failed", path)
-                outcome = ImportOutcome(name=str(path), status="failed", reason=f"内部错误：{type(error).__name__}")
+                reason = texts.import_crashed(type(error).__name__)
+                outcome = ImportOutcome(name=str(path), status="failed", reason=reason)
         outcomes.append(outcome)
         if on_progress:
             on_progress(outcome)

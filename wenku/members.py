@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from collections.abc import Collection
 
+from . import texts
 from .durations import Duration
 from .errors import BadQQ, NotAMember
 from .store import Store, utc_text
@@ -101,7 +102,7 @@ def extend(
             action=action,
             duration=str(duration),
             before_until=_until_text(current),
-            after_until="永久" if lifetime else utc_text(new_until),
+            after_until=texts.FOREVER if lifetime else utc_text(new_until),
             actor=actor,
             note=note,
         )
@@ -111,7 +112,7 @@ def extend(
 def _until_text(current: Membership | None) -> str | None:
     if current is None:
         return None
-    return "永久" if current.lifetime else utc_text(current.valid_until)
+    return texts.FOREVER if current.lifetime else utc_text(current.valid_until)
 
 
 def cancel(store: Store, user_id: str, *, now: datetime, actor: str, action: str = "cancel", note: str = "") -> Membership:

@@ -11,6 +11,7 @@ import re
 import zipfile
 from pathlib import PurePath
 
+from . import texts
 from .errors import UnreadableFile
 
 __all__ = ["SUPPORTED_SUFFIXES", "MAX_FILE_BYTES", "read_text", "decode_text"]
@@ -51,7 +52,7 @@ def decode_text(name: str, data: bytes) -> str:
         return str(best)
     if text is not None:
         return text
-    raise UnreadableFile(name, "无法识别文字编码（支持 UTF-8、GBK、GB18030）")
+    raise UnreadableFile(name, texts.unknown_encoding())
 
 
 def _read_docx(name: str, data: bytes) -> str:
@@ -59,17 +60,17 @@ def _read_docx(name: str, data: bytes) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             inflated = sum(info.file_size for info in archive.infolist())
             if inflated > MAX_DOCX_INFLATED:
-                raise UnreadableFile(name, "文件解压后过大，疑似压缩炸弹")
+                raise UnreadableFile(name, texts.docx_inflates_too_much())
             if "word/document.xml" not in archive.namelist():
-                raise UnreadableFile(name, "不是有效的 Word 文档")
+                raise UnreadableFile(name, texts.not_a_word_document())
     except zipfile.BadZipFile:
-        raise UnreadableFile(name, "不是有效的 .docx 文件（文件损坏或格式不符）") from None
+        raise UnreadableFile(name, texts.not_a_docx_file()) from None
     import docx
 
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises many kinds on a malformed package
-        raise UnreadableFile(name, f"Word 文档无法解析：{type(error).__name__}") from None
+        raise UnreadableFile(name, texts.docx_unparsable(type(error).__name__)) from None
     lines = [paragraph.text for paragraph in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
@@ -100,14 +101,14 @@ def _read_pdf(name: str, data: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise UnreadableFile(name, "PDF 已加密，无法读取")
+            raise UnreadableFile(name, texts.pdf_encrypted())
         text = "\n".join(page.extract_text() or "" for page in reader.pages)
     except UnreadableFile:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
-        raise UnreadableFile(name, f"PDF 文件损坏：{type(error).__name__}") from None
+        raise UnreadableFile(name, texts.pdf_damaged(type(error).__name__)) from None
     if not text.strip():
-        raise UnreadableFile(name, "PDF 中没有可提取的文字（可能是扫描件）")
+        raise UnreadableFile(name, texts.pdf_without_text())
     return text
 
 
@@ -115,11 +116,11 @@ def read_text(name: str, data: bytes) -> str:
     """The text of a file named ``name`` (the suffix picks the reader)."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnreadableFile(name, f"不支持的文件类型（支持 {'、'.join(SUPPORTED_SUFFIXES)}）")
+        raise UnreadableFile(name, texts.unsupported_file_type(SUPPORTED_SUFFIXES))
     if len(data) > MAX_FILE_BYTES:
-        raise UnreadableFile(name, f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise UnreadableFile(name, texts.file_too_large(MAX_FILE_BYTES // (1024 * 1024)))
     if not data.strip():
-        raise UnreadableFile(name, "文件是空的")
+        raise UnreadableFile(name, texts.empty_file())
     if suffix == ".docx":
         text = _read_docx(name, data)
     elif suffix == ".pdf":
@@ -129,5 +130,5 @@ def read_text(name: str, data: bytes) -> str:
     else:
         text = decode_text(name, data)
     if "\x00" in text:
-        raise UnreadableFile(name, "文件内容不是文字（可能是二进制文件改了后缀）")
+        raise UnreadableFile(name, texts.not_text_content())
     return text

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from . import texts
 from .durations import Duration
 from .errors import ReportNotOpen, ReportRefused
 from .members import Membership, ban, extend
@@ -103,38 +104,38 @@ async def fetch_evidence(
     trickles bytes must not hold up the admins' alert for minutes.
     """
     if not _web_address(url):
-        return Evidence(url, None, "不是网络地址", None)
+        return Evidence(url, None, texts.evidence_not_web_address(), None)
     try:
         async with asyncio.timeout(timeout):
             async with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
                 if response.status_code != 200:
-                    return Evidence(url, None, f"下载失败（HTTP {response.status_code}）", None)
+                    return Evidence(url, None, texts.download_refused_status(response.status_code), None)
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > MAX_EVIDENCE_BYTES:
-                    return Evidence(url, None, "图片过大", int(declared))
+                    return Evidence(url, None, texts.evidence_too_large(), int(declared))
                 data = bytearray()
                 async for chunk in response.aiter_bytes():
                     data.extend(chunk)
                     if len(data) > MAX_EVIDENCE_BYTES:
-                        return Evidence(url, None, "图片过大", len(data))
+                        return Evidence(url, None, texts.evidence_too_large(), len(data))
     except (httpx.TimeoutException, TimeoutError):
-        return Evidence(url, None, "下载超时", None)
+        return Evidence(url, None, texts.download_timed_out(), None)
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         # InvalidURL is not an HTTPError.
-        return Evidence(url, None, f"下载失败（{type(error).__name__}）", None)
+        return Evidence(url, None, texts.download_failed(type(error).__name__), None)
     except Exception as error:  # noqa: BLE001 - e.g. a redirect to port 99999 fails inside the socket layer
         log.warning("evidence %s failed: %r", url, error)
-        return Evidence(url, None, "下载失败", None)
+        return Evidence(url, None, texts.download_failed(), None)
     suffix = _image_suffix(bytes(data[:16]))
     if suffix is None:
-        return Evidence(url, None, "不是图片", len(data))
+        return Evidence(url, None, texts.evidence_not_image(), len(data))
     # The name is ours (report number and content hash), never taken from the sender.
     path = folder / f"{stem}_{hashlib.sha256(data).hexdigest()[:12]}{suffix}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path.write_bytes(bytes(data))
     except OSError as error:
-        return Evidence(url, None, f"保存失败（{type(error).__name__}）", len(data))
+        return Evidence(url, None, texts.evidence_not_saved(type(error).__name__), len(data))
     return Evidence(url, path, None, len(data))
 
 
@@ -159,9 +160,9 @@ def approve(store: Store, report_id: int, *, actor: str, now: datetime, reward: 
             actor=actor,
             action="reward",
             source="report",
-            note=f"举报#{report_id}",
+            note=texts.report_note(report_id),
         )
-        ban(store, report["reported"], f"举报#{report_id}：倒卖会员资料", now=now, actor=actor)
+        ban(store, report["reported"], texts.resale_ban_reason(report_id), now=now, actor=actor)
         store.add_audit(now=now, actor=actor, action="report_approved", user_id=report["reported"], report_id=report_id)
         store.add_audit(
             now=now, actor=actor, action="reward", user_id=report["reporter"], report_id=report_id, detail=str(reward)

@@ -145,6 +145,8 @@ def snippet(text: str, terms: list[str], width: int = SNIPPET_WIDTH) -> str:
     The window is the one that shows the most different words; the marked
     characters are the original ones (traditional or full-width stay as written).
     """
+    from .texts import marked_hit  # here, not at the top: wenku.texts imports this module
+
     normalized = normalize(text)
     spans = [(start, start + len(term), term) for term in terms for start in _occurrences(normalized, term)]
     if not spans:
@@ -174,7 +176,7 @@ def snippet(text: str, terms: list[str], width: int = SNIPPET_WIDTH) -> str:
     pieces, cursor = [], start
     for s, e in merged:
         pieces.append(text[cursor:s])
-        pieces.append(f"【{text[s:e]}】")
+        pieces.append(marked_hit(text[s:e]))
         cursor = e
     pieces.append(text[cursor:end])
     body = _WHITESPACE.sub(" ", "".join(pieces)).strip()

@@ -859,3 +859,181 @@ def file_unavailable(error: str) -> str:
 
 def file_content_damaged() -> str:
     return "文件内容损坏"
+
+
+# -- reasons given by the core -------------------------------------------------------------------------
+#
+# The core puts these in its errors and outcomes (UnreadableFile.reason,
+# DownloadFailed.reason, ImportOutcome.reason, Evidence.error); the replies
+# above show them as they are, e.g. 「失败 a.pdf：PDF 已加密，无法读取」.
+# The modules that build them import this one, so this module must never
+# import wenku.readers, wenku.downloads, wenku.importer or wenku.reports.
+
+# Files that cannot be read (wenku.readers); file_too_large above is shared.
+
+
+def unknown_encoding() -> str:
+    return "无法识别文字编码（支持 UTF-8、GBK、GB18030）"
+
+
+def docx_inflates_too_much() -> str:
+    return "文件解压后过大，疑似压缩炸弹"
+
+
+def not_a_word_document() -> str:
+    return "不是有效的 Word 文档"
+
+
+def not_a_docx_file() -> str:
+    return "不是有效的 .docx 文件（文件损坏或格式不符）"
+
+
+def docx_unparsable(error_name: str) -> str:
+    return f"Word 文档无法解析：{error_name}"
+
+
+def pdf_encrypted() -> str:
+    return "PDF 已加密，无法读取"
+
+
+def pdf_damaged(error_name: str) -> str:
+    return f"PDF 文件损坏：{error_name}"
+
+
+def pdf_without_text() -> str:
+    return "PDF 中没有可提取的文字（可能是扫描件）"
+
+
+def unsupported_file_type(suffixes: Sequence[str]) -> str:
+    return f"不支持的文件类型（支持 {'、'.join(suffixes)}）"
+
+
+def empty_file() -> str:
+    return "文件是空的"
+
+
+def not_text_content() -> str:
+    return "文件内容不是文字（可能是二进制文件改了后缀）"
+
+
+# Downloads (wenku.downloads, and evidence screenshots in wenku.reports).
+
+
+def not_a_download_address() -> str:
+    return "不是可下载的网址"
+
+
+def download_refused_status(status_code: int) -> str:
+    return f"下载失败（HTTP {status_code}）"
+
+
+def download_failed(error_name: str | None = None) -> str:
+    """下载失败, naming the exception's class when there is one."""
+    return f"下载失败（{error_name}）" if error_name else "下载失败"
+
+
+def download_timed_out() -> str:
+    return "下载超时"
+
+
+def evidence_not_web_address() -> str:
+    return "不是网络地址"
+
+
+def evidence_too_large() -> str:
+    return "图片过大"
+
+
+def evidence_not_image() -> str:
+    return "不是图片"
+
+
+def evidence_not_saved(error_name: str) -> str:
+    return f"保存失败（{error_name}）"
+
+
+# Import outcomes (wenku.importer).
+
+
+def body_too_short() -> str:
+    return "正文太短或没有正文"
+
+
+def same_as_existing(deleted: bool) -> str:
+    return "与已删除的文档完全相同" if deleted else "与已有文档完全相同"
+
+
+def file_not_readable(problem: str) -> str:
+    """A file on disk the command line could not open; ``problem`` is the OS's own words."""
+    return f"无法读取文件：{problem}"
+
+
+def import_crashed(error_name: str) -> str:
+    return f"内部错误：{error_name}"
+
+
+# -- words the core writes into records and names ------------------------------------------------------
+#
+# Stored in the database or put on files, then shown by the replies above
+# (查会员 lists a membership's notes, 黑名单 the ban reasons).
+
+#: A lifetime membership's end, in member records and replies.
+FOREVER = "永久"
+
+
+def duration_text(period) -> str:
+    """A membership length (wenku.durations.Duration): 永久, 1年, 3个月, 7天.
+
+    Redeem codes keep their length in these words and parse_duration reads
+    them back, so each must stay something parse_duration accepts.
+    """
+    if period.lifetime:
+        return FOREVER
+    if period.months and period.months % 12 == 0:
+        return f"{period.months // 12}年"
+    if period.months:
+        return f"{period.months}个月"
+    return f"{period.days}天"
+
+
+def code_note(code_id: int) -> str:
+    """The note on a membership opened with a redeem code."""
+    return f"卡密#{code_id}"
+
+
+def report_note(report_id: int) -> str:
+    """The note on a reporter's reward."""
+    return f"举报#{report_id}"
+
+
+def resale_ban_reason(report_id: int) -> str:
+    """The blacklist reason of a reseller an approved report caught."""
+    return f"{report_note(report_id)}：倒卖会员资料"
+
+
+#: A document's title when neither its first line, its file name nor its opening gives one.
+UNTITLED = "无标题"
+#: A full text's .docx file name when nothing of the title is left after dropping unsafe characters.
+DOCUMENT_FILE_STEM = "文档"
+#: The sender's name on the nodes of a merged-forward message.
+FORWARD_NICKNAME = "文库"
+#: WENKU_CONTACT's default: how to become a member, appended to teasers and refusals.
+DEFAULT_CONTACT = "请联系管理员开通会员"
+
+
+def marked_hit(words: str) -> str:
+    """Searched words as a snippet shows them."""
+    return f"【{words}】"
+
+
+# -- command line (wenku members, wenku import) ----------------------------------------------------------
+
+IMPORT_PROGRESS_LABEL = "导入"
+
+
+def member_state(active: bool) -> str:
+    return "有效" if active else "过期"
+
+
+def people_count(count: int) -> str:
+    return f"共 {count} 人"

@@ -10,13 +10,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from wenku import texts
+
 
 class Config(BaseModel):
     wenku_db: Path = Path("data/wenku.db")
     wenku_member_groups: list[int] = Field(default_factory=list)
     wenku_free_groups: list[int] = Field(default_factory=list)
     wenku_admins: list[int] = Field(default_factory=list)
-    wenku_contact: str = "请联系管理员开通会员"
+    wenku_contact: str = texts.DEFAULT_CONTACT
     wenku_daily_fulltext: int = 20
     wenku_send_interval: float = 1.5
     wenku_join_mode: Literal["auto", "manual"] = "auto"

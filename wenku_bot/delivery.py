@@ -6,6 +6,7 @@ import base64
 
 from nonebot.adapters.onebot.v11 import Message, MessageSegment
 
+from wenku import texts
 from wenku.chunks import split_text
 from wenku.fulltext import Delivery
 
@@ -22,7 +23,7 @@ FORWARD_NODES = 5
 
 def _forward_nodes(self_id: str, pieces: list[str]) -> Message:
     return Message(
-        MessageSegment.node_custom(user_id=int(self_id), nickname="文库", content=Message(MessageSegment.text(piece)))
+        MessageSegment.node_custom(user_id=int(self_id), nickname=texts.FORWARD_NICKNAME, content=Message(MessageSegment.text(piece)))
         for piece in pieces
     )
 

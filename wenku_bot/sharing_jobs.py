@@ -67,7 +67,7 @@ def _import_in_thread(database, name: str, data: bytes, now: datetime, rules) ->
 
 async def import_bytes(runtime: Runtime, self_id: str, name: str, data: bytes, *, actor: str, now: datetime) -> ImportOutcome:
     """Import one file's bytes as `wenku import` does, then share it (subscribers, pushes)."""
-    name = PurePath(name.replace("\\", "/")).name or "未命名.txt"  # a name, never a path
+    name = PurePath(name.replace("\\", "/")).name or f"{texts.UNNAMED_FILE}.txt"  # a name, never a path
     outcome = await asyncio.to_thread(_import_in_thread, runtime.database_path, name, data, now, runtime.rules)
     if outcome.imported:
         document = runtime.store.get_document(outcome.document_id)
