@@ -35,6 +35,7 @@ from _library import (  # noqa: E402
     record_library,
     say,
 )
+
 from wenku.store import Store  # noqa: E402
 
 
@@ -71,8 +72,6 @@ def main() -> None:
         say(f"outcomes: {dict(build.statuses)}; near-duplicates reported for {build.near_duplicate_reports}")
         say(f"docs/s in each tenth of the build: {build.rates_by_tenth()}")
         say(f"database: {size} MiB" + (f" at {db_path}" if args.db else ""))
-        if build.sketch_index:
-            say("NOTE: built with --sketch-index (bench-only index on sketches(document_id))")
         if profiler:
             stream = io.StringIO()
             pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(25)
