@@ -33,6 +33,7 @@ def run_benchmark(script: str, *args: str) -> dict:
     completed = subprocess.run(
         [sys.executable, str(REPO_ROOT / "bench" / script), "--docs", str(DOCS), *args],
         cwd=REPO_ROOT,
+        check=False,
         capture_output=True,
         text=True,
         timeout=1800,

@@ -77,14 +77,16 @@ class Ranking:
 
 
 def rank(store: Store, terms: list[str], *, window: int = RANK_WINDOW, query: str = "") -> Ranking:
-    title_rows = store.ranked_window(match_expression(terms), titles_only=True, window=window)
-    body_rows = store.ranked_window(match_expression(terms), titles_only=False, window=window)
+    # One row past the window tells "exactly window matches" from "more than that".
+    title_rows = store.ranked_window(match_expression(terms), titles_only=True, window=window + 1)
+    body_rows = store.ranked_window(match_expression(terms), titles_only=False, window=window + 1)
+    capped = len(title_rows) > window or len(body_rows) > window
+    title_rows, body_rows = title_rows[:window], body_rows[:window]
     # Within a tier, better bm25 first, then the newer document.
     title_ranked = sorted(title_rows, key=lambda row: (row[1], -row[0]))
     in_title = {doc_id for doc_id, _ in title_ranked}
     body_ranked = [row for row in sorted(body_rows, key=lambda row: (row[1], -row[0])) if row[0] not in in_title]
     ranked = title_ranked + body_ranked
-    capped = len(title_rows) >= window or len(body_rows) >= window
     return Ranking(
         query=query,
         terms=tuple(terms),

@@ -461,10 +461,14 @@ class Store:
             return {}
         placeholders = ", ".join("?" for _ in values)
         rows = self.db.execute(
-            "WITH candidates AS ("
-            "  SELECT s.document_id FROM sketches s JOIN documents d ON d.id = s.document_id"
-            f"  WHERE s.value IN ({placeholders}) AND d.deleted_at IS NULL"
-            "  GROUP BY s.document_id HAVING count(*) >= ? ORDER BY count(*) DESC LIMIT ?)"
+            # Group first, then check deletion for the few documents left: joining
+            # every sketch row to documents read each body's pages (deleted_at sits after it).
+            "WITH shared AS ("
+            f"  SELECT document_id, count(*) AS n FROM sketches WHERE value IN ({placeholders})"
+            "  GROUP BY document_id HAVING count(*) >= ?),"
+            " candidates AS ("
+            "  SELECT shared.document_id FROM shared JOIN documents d ON d.id = shared.document_id"
+            "  WHERE d.deleted_at IS NULL ORDER BY shared.n DESC LIMIT ?)"
             " SELECT document_id, value FROM sketches WHERE document_id IN (SELECT document_id FROM candidates)",
             [*values, min_shared, limit],
         ).fetchall()

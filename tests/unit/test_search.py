@@ -122,3 +122,9 @@ def test_sessions_expire_after_ttl(library):
     sessions.remember(("bot", 1, 2), ranking, 1, NOW)
     assert sessions.recall(("bot", 1, 2), NOW + timedelta(minutes=9)) == (ranking, 1)
     assert sessions.recall(("bot", 1, 2), NOW + timedelta(minutes=11)) is None
+
+
+def test_exactly_a_window_of_matches_is_not_shown_as_more(library):
+    assert rank(library, ["同志"], window=3).capped is False
+    assert rank(library, ["同志"], window=3).total == 3
+    assert rank(library, ["同志"], window=2).capped is True
