@@ -192,8 +192,8 @@ def group_message(text: str, *, group_id: int = FREE_GROUP, user_id: int = VISIT
     )
 
 
-def private_message(text: str, *, user_id: int = VISITOR) -> PrivateMessageEvent:
-    message = Message(MessageSegment.text(text))
+def private_event(message: Message, raw_message: str, *, user_id: int) -> PrivateMessageEvent:
+    """A private message of any segments; ``raw_message`` is its CQ-code form as OneBot reports it."""
     return PrivateMessageEvent(
         time=1714960800,
         self_id=int(BOT_ID),
@@ -204,10 +204,14 @@ def private_message(text: str, *, user_id: int = VISITOR) -> PrivateMessageEvent
         message_id=next(_message_ids),
         message=message,
         original_message=message,
-        raw_message=text,
+        raw_message=raw_message,
         font=0,
         sender=_sender(user_id),
     )
+
+
+def private_message(text: str, *, user_id: int = VISITOR) -> PrivateMessageEvent:
+    return private_event(Message(MessageSegment.text(text)), text, user_id=user_id)
 
 
 def join_request(user_id: int, group_id: int = MEMBER_GROUP, *, sub_type: str = "add") -> GroupRequestEvent:

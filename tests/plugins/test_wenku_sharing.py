@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from nonebot.adapters.onebot.v11 import GroupUploadNoticeEvent, Message, MessageSegment, PrivateMessageEvent
-from nonebot.adapters.onebot.v11.event import File, Sender
+from nonebot.adapters.onebot.v11.event import File
 from nonebug import App
 from plugin_support import (
     BOT_ID,
@@ -38,6 +38,7 @@ from plugin_support import (
     Chat,
     Library,
     make_store,
+    private_event,
     text_message,
 )
 
@@ -283,25 +284,9 @@ def upload(user_id: int, group_id: int, name: str = "防汛讲话.txt") -> Group
     )
 
 
-_file_message_ids = iter(range(900000, 10**7))
-
-
 def private_file(user_id: int, **data) -> PrivateMessageEvent:
     message = Message(MessageSegment("file", data))
-    return PrivateMessageEvent(
-        time=1714960800,
-        self_id=int(BOT_ID),
-        post_type="message",
-        sub_type="friend",
-        user_id=user_id,
-        message_type="private",
-        message_id=next(_file_message_ids),
-        message=message,
-        original_message=message,
-        raw_message=f"[CQ:file,file={data.get('file', '')}]",
-        font=0,
-        sender=Sender(user_id=user_id, nickname=f"用户{user_id}"),
-    )
+    return private_event(message, f"[CQ:file,file={data.get('file', '')}]", user_id=user_id)
 
 
 # -- admin commands: refused to everyone else -------------------------------------------------------------
