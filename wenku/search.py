@@ -193,7 +193,8 @@ def suggestions(store: Store, terms: list[str], limit: int = 3) -> tuple[list[tu
     per_term: dict[str, int] = {}
     if len(terms) > 1:
         for term in terms:
-            per_term[term] = len(store.ranked_window(term_match_expression(term), titles_only=False, window=RANK_WINDOW))
+            # A count only: bm25 would also count each phrase across the whole index.
+            per_term[term] = store.count_matches(term_match_expression(term), RANK_WINDOW)
     return titles, per_term
 
 

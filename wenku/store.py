@@ -552,6 +552,14 @@ class Store:
         rows = self.db.execute("SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", [expression])
         return [row[0] for row in rows.fetchall()]
 
+    def count_matches(self, expression: str, cap: int) -> int:
+        """How many documents match, counting at most ``cap`` (newest first, no scoring)."""
+        return self.db.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT ?)",
+            [expression, cap],
+        ).fetchone()[0]
+
     def similar_titles(self, expression: str, limit: int) -> list[tuple[int, str]]:
         rows = self.db.execute(
             "SELECT d.id, d.title FROM titles_fts JOIN documents d ON d.id = titles_fts.rowid"
