@@ -17,7 +17,7 @@ from wenku.stats import admin_stats
 from wenku.store import Store
 from wenku_bot.chat import ARGS, command, group_id_of, parse_number, replying, require_admin, served
 from wenku_bot.config import Config
-from wenku_bot.membership_jobs import kick
+from wenku_bot.membership_jobs import remove_from_member_groups
 from wenku_bot.outbox import Target
 from wenku_bot.runtime import Runtime, get_runtime, now
 
@@ -40,11 +40,6 @@ async def _tell_admins(runtime: Runtime, bot: Bot, text: str, skip: str | None =
     for admin in sorted(runtime.admins):
         if admin.isdigit() and admin != skip:
             await runtime.outbox.send_text(_private(bot, admin), text)
-
-
-async def _remove_from_member_groups(runtime: Runtime, user_id: str) -> list[tuple[int, bool]]:
-    """Try every member group; each result is reported, a failure never stops the others."""
-    return [(group_id, await kick(runtime, group_id, int(user_id))) for group_id in runtime.config.wenku_member_groups]
 
 
 report_command = on_message(rule=command("举报") & served, priority=10, block=True)
@@ -116,7 +111,7 @@ async def handle_approve(bot: Bot, event: MessageEvent, state: T_State) -> None:
             now=now(),
             reward=parse_duration(runtime.config.wenku_report_reward),
         )
-        kicks = await _remove_from_member_groups(runtime, decision.report["reported"])
+        kicks = await remove_from_member_groups(runtime, decision.report["reported"])
         await reply(texts.report_approved(decision.report, decision.reporter_membership, kicks))
         await runtime.outbox.send_text(
             _private(bot, decision.report["reporter"]),
@@ -159,7 +154,7 @@ async def handle_ban(bot: Bot, event: MessageEvent, state: T_State) -> None:
             await reply(texts.cannot_blacklist_admin())
             return
         ended = reports.blacklist(runtime.store, user, words[1], actor=str(event.user_id), now=now())
-        kicks = await _remove_from_member_groups(runtime, user)
+        kicks = await remove_from_member_groups(runtime, user)
         await reply(texts.blacklisted(user, ended, kicks))
 
 

@@ -866,6 +866,92 @@ class Store:
             self.db.query("SELECT * FROM audit WHERE user_id = ? ORDER BY id DESC LIMIT ?", [user_id, limit])
         )
 
+    # -- the web console ---------------------------------------------------------------
+
+    def daily_counts(self, what: str, since: datetime, utc_offset_minutes: int) -> dict[str, int]:
+        """Per local day (YYYY-MM-DD) since ``since``: searches, full texts sent, or memberships started.
+
+        A membership "starts" when a grant, code, reward or renewal finds no active
+        membership: the event has no previous end, or that end had already passed.
+        """
+        day = f"substr(datetime(at, '{int(utc_offset_minutes):+d} minutes'), 1, 10)"
+        sql = {
+            "searches": f"SELECT {day} AS day, count(*) FROM searches WHERE at >= ? GROUP BY day",
+            "fulltexts": f"SELECT {day} AS day, count(*) FROM deliveries"
+            " WHERE at >= ? AND status IN ('sent', 'partial') GROUP BY day",
+            "members": f"SELECT {day} AS day, count(*) FROM member_events WHERE at >= ?"
+            " AND action IN ('grant', 'extend', 'redeem', 'reward')"
+            " AND (before_until IS NULL OR (before_until LIKE '____-%' AND before_until <= at)) GROUP BY day",
+        }[what]
+        return dict(self.db.execute(sql, [utc_text(since)]).fetchall())
+
+    def member_listing(
+        self, status: str, now: datetime, *, expiring_before: datetime, query: str = "", limit: int = 200
+    ) -> list[dict]:
+        """Members (and blacklisted numbers) for the console: active, expiring, expired, blacklisted or all.
+
+        Each row has the membership columns (NULL for a number that never had one)
+        and ``blacklist_reason`` (NULL unless blacklisted).
+        """
+        moment, soon = utc_text(now), utc_text(expiring_before)
+        where = {
+            "active": ("(m.lifetime = 1 OR m.valid_until > ?)", [moment]),
+            "expiring": ("m.lifetime = 0 AND m.valid_until > ? AND m.valid_until <= ?", [moment, soon]),
+            "expired": ("m.lifetime = 0 AND m.valid_until <= ?", [moment]),
+            "blacklisted": ("b.user_id IS NOT NULL", []),
+            "all": ("1", []),
+        }[status]
+        clause, params = where
+        if query:
+            clause += " AND u.user_id LIKE ?"
+            params = [*params, f"%{query}%"]
+        return list(
+            self.db.query(
+                "SELECT u.user_id, m.started_at, m.valid_until, m.lifetime, m.source, m.updated_at,"
+                " b.reason AS blacklist_reason, b.at AS blacklisted_at"
+                " FROM (SELECT user_id FROM members UNION SELECT user_id FROM blacklist) u"
+                " LEFT JOIN members m ON m.user_id = u.user_id"
+                " LEFT JOIN blacklist b ON b.user_id = u.user_id"
+                f" WHERE {clause}"
+                " ORDER BY m.lifetime IS NULL, m.lifetime, m.valid_until DESC, u.user_id LIMIT ?",
+                [*params, limit],
+            )
+        )
+
+    def document_listing(
+        self, *, category: str | None = None, deleted: bool = False, offset: int = 0, limit: int = 50
+    ) -> tuple[list[StoredDocument], int]:
+        """A page of documents, newest first, and how many there are in all (deleted ones only if asked)."""
+        where = "deleted_at IS NOT NULL" if deleted else "deleted_at IS NULL"
+        params: list = []
+        if category:
+            where += " AND category = ?"
+            params.append(category)
+        total = self.db.execute(f"SELECT count(*) FROM documents WHERE {where}", params).fetchone()[0]
+        rows = self.db.query(
+            f"SELECT * FROM documents WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
+        )
+        return [StoredDocument.from_row(row) for row in rows], total
+
+    def ids_in_category(self, ids: Iterable[int], category: str) -> set[int]:
+        ids = list(ids)
+        if not ids:
+            return set()
+        placeholders = ", ".join("?" for _ in ids)
+        rows = self.db.execute(
+            f"SELECT id FROM documents WHERE category = ? AND id IN ({placeholders})", [category, *ids]
+        )
+        return {row[0] for row in rows.fetchall()}
+
+    def deliveries_of_member(self, user_id: str, limit: int = 20) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT d.*, doc.title FROM deliveries d LEFT JOIN documents doc ON doc.id = d.document_id"
+                " WHERE d.user_id = ? ORDER BY d.id DESC LIMIT ?",
+                [user_id, limit],
+            )
+        )
+
     # -- statistics for admins ---------------------------------------------------------
 
     def top_receivers(self, since: datetime, limit: int) -> list[tuple[str, int]]:

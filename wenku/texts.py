@@ -1037,3 +1037,103 @@ def member_state(active: bool) -> str:
 
 def people_count(count: int) -> str:
     return f"共 {count} 人"
+
+
+# -- web console ---------------------------------------------------------------------------
+# Page labels live in the console's templates; the messages its code produces live here.
+
+CONSOLE_ACTOR = "网页后台"
+
+
+def console_disabled() -> str:
+    return "WENKU_ADMIN_PASSWORD 未设置：网页后台未开启（设置后重启即可在 /admin 登录）"
+
+
+def console_enabled(address: str) -> str:
+    return f"网页后台已开启：{address}"
+
+
+def console_password_hash(hashed: str) -> str:
+    return f"把下面这一行写进 .env（只存散列，不存明文）：\nWENKU_ADMIN_PASSWORD={hashed}"
+
+
+def console_login_failed() -> str:
+    return "密码不对"
+
+
+def console_login_locked(minutes: int) -> str:
+    return f"失败次数过多，请 {minutes} 分钟后再试"
+
+
+def console_login_expired() -> str:
+    return "登录页已过期，请重新输入密码"
+
+
+def console_csrf_refused() -> str:
+    return "表单已过期或来源不明，操作没有执行。请刷新页面后重试。"
+
+
+def console_needs_login() -> str:
+    return "请先登录"
+
+
+def console_bad_request() -> str:
+    return "请求的参数不对，操作没有执行"
+
+
+def console_not_found() -> str:
+    return "找不到这个页面或记录"
+
+
+def console_upload_too_large(limit_mb: int) -> str:
+    return f"上传内容太大：单个文件不超过 {limit_mb} MB"
+
+
+def console_upload_needs_length() -> str:
+    return "上传请求缺少长度信息，请用浏览器表单上传"
+
+
+def console_no_files() -> str:
+    return "没有选择文件"
+
+
+def console_too_many_files(limit: int) -> str:
+    return f"一次最多上传 {limit} 个文件"
+
+
+def console_unsupported_file(name: str, suffixes: str) -> str:
+    return f"失败 {name}：不支持的文件类型（支持 {suffixes}）"
+
+
+def console_saved() -> str:
+    return "已保存"
+
+
+def console_document_deleted(document_id: int) -> str:
+    return f"已删除 #{document_id}（可恢复）"
+
+
+def console_document_restored(document_id: int) -> str:
+    return f"已恢复 #{document_id}"
+
+
+def console_code_list_problem() -> str:
+    return "下载内容里有不是卡密的行，已忽略"
+
+
+def console_no_bot() -> str:
+    return "QQ 账号未连接：数据库已更新，但群内移出和私聊通知没有执行，请连接后在群里手动处理"
+
+
+def console_reporter_told(delivered: bool) -> str:
+    return "已私信通知举报人" if delivered else "私信通知举报人失败（对方可能未加好友）"
+
+
+def console_report_rejected(report_id: int, told: bool) -> str:
+    if told:
+        return report_rejected(report_id)
+    return f"已驳回举报 #{report_id}，但私信通知举报人没有成功（QQ 未连接或对方未加好友）。"
+
+
+def console_trace_empty() -> str:
+    return "请粘贴要溯源的文字"

@@ -21,7 +21,7 @@ from wenku.members import membership, role_of
 from .outbox import Target
 from .runtime import Runtime
 
-__all__ = ["answer_join_request", "run_daily_job", "process_due_removals", "kick"]
+__all__ = ["answer_join_request", "run_daily_job", "process_due_removals", "kick", "remove_from_member_groups"]
 
 
 async def answer_join_request(runtime: Runtime, bot: Bot, event: GroupRequestEvent, now: datetime) -> None:
@@ -64,6 +64,13 @@ async def kick(runtime: Runtime, group_id: int, user_id: int, bots: Sequence[Bot
         if await runtime.outbox.call(target, [lambda bot: bot.set_group_kick(group_id=group_id, user_id=user_id)]):
             return True
     return False
+
+
+async def remove_from_member_groups(runtime: Runtime, user_id: str, bots: Sequence[Bot] | None = None) -> list[tuple[int, bool]]:
+    """Try every member group; each result is reported, a failure never stops the others."""
+    return [
+        (group_id, await kick(runtime, group_id, int(user_id), bots)) for group_id in runtime.config.wenku_member_groups
+    ]
 
 
 async def _group_members(group_id: int, bots: Sequence[Bot]) -> list[dict]:

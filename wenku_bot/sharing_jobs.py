@@ -65,11 +65,19 @@ def _import_in_thread(database, name: str, data: bytes, now: datetime, rules) ->
         store.close()
 
 
-async def import_bytes(runtime: Runtime, self_id: str, name: str, data: bytes, *, actor: str, now: datetime) -> ImportOutcome:
-    """Import one file's bytes as `wenku import` does, then share it (subscribers, pushes)."""
+async def import_bytes(
+    runtime: Runtime, self_id: str | None, name: str, data: bytes, *, actor: str, now: datetime
+) -> ImportOutcome:
+    """Import one file's bytes as `wenku import` does, then share it (subscribers, pushes).
+
+    ``self_id`` is the account that shares it; None (the web console with no
+    account connected) imports without sharing, which the log says.
+    """
     name = PurePath(name.replace("\\", "/")).name or f"{texts.UNNAMED_FILE}.txt"  # a name, never a path
     outcome = await asyncio.to_thread(_import_in_thread, runtime.database_path, name, data, now, runtime.rules)
-    if outcome.imported:
+    if outcome.imported and self_id is None:
+        logger.warning(f"#{outcome.document_id} imported with no QQ account connected: not announced")
+    elif outcome.imported:
         document = runtime.store.get_document(outcome.document_id)
         if document is not None:
             runtime.spawn(notify_subscribers(runtime, self_id, document, now))
