@@ -19,12 +19,19 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
+#: A console reachable from the network needs more than a PIN; the login throttle does the rest.
+MIN_PASSWORD_LENGTH = 8
+
+
 @get_driver().on_startup
 async def _mount_console() -> None:
     runtime = get_runtime()
     password = runtime.config.wenku_admin_password
     if not password:
         logger.warning(texts.console_disabled())
+        return
+    if not is_password_hash(password) and len(password) < MIN_PASSWORD_LENGTH:
+        logger.error(texts.console_password_refused(MIN_PASSWORD_LENGTH))
         return
     settings = ConsoleSettings(
         # A plain password from .env is hashed here and only the hash is kept in memory.

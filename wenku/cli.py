@@ -24,6 +24,7 @@ from .importer import ImportRules, collect_files, import_paths
 from .search import parse_query, rank, result_page
 from .backup import DEFAULT_KEEP, backups, make_backup
 from .stats import admin_stats
+from .passwords import hash_password
 from .store import Store
 
 __all__ = ["main"]
@@ -158,6 +159,15 @@ def backup_command(obj: Context, keep: int | None) -> None:
     folder = obj.db_path.expanduser().resolve().parent / "backups"
     path = make_backup(obj.store, folder, now=_now(), keep=keep)
     click.echo(texts.backup_done(str(path), path.stat().st_size, len(backups(folder))))
+
+
+@main.command("password")
+def password_command() -> None:
+    """Hash a password for the web console, to put in .env as WENKU_ADMIN_PASSWORD."""
+    password = click.prompt("密码", hide_input=True, confirmation_prompt="再输一遍")
+    if len(password) < 8:
+        raise click.UsageError(texts.console_password_too_short(8))
+    click.echo(texts.console_password_hash(hash_password(password)))
 
 
 @main.group("members")

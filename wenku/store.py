@@ -902,6 +902,11 @@ class Store:
             "all": ("1", []),
         }[status]
         clause, params = where
+        # Soonest end first while it matters, the latest lapse or ban first after that.
+        order = {
+            "expired": "m.valid_until DESC",
+            "blacklisted": "b.at DESC",
+        }.get(status, "m.lifetime IS NULL, m.lifetime, m.valid_until")
         if query:
             clause += " AND u.user_id LIKE ?"
             params = [*params, f"%{query}%"]
@@ -912,8 +917,7 @@ class Store:
                 " FROM (SELECT user_id FROM members UNION SELECT user_id FROM blacklist) u"
                 " LEFT JOIN members m ON m.user_id = u.user_id"
                 " LEFT JOIN blacklist b ON b.user_id = u.user_id"
-                f" WHERE {clause}"
-                " ORDER BY m.lifetime IS NULL, m.lifetime, m.valid_until DESC, u.user_id LIMIT ?",
+                f" WHERE {clause} ORDER BY {order}, u.user_id LIMIT ?",
                 [*params, limit],
             )
         )

@@ -1043,6 +1043,8 @@ def people_count(count: int) -> str:
 # Page labels live in the console's templates; the messages its code produces live here.
 
 CONSOLE_ACTOR = "网页后台"
+DELIVERY_STATUS = {"sent": "已发送", "partial": "部分发送", "failed": "发送失败", "pending": "发送中"}
+DELIVERY_FORMAT = {"text": "文本", "file": "文件"}
 
 
 def console_disabled() -> str:
@@ -1055,6 +1057,14 @@ def console_enabled(address: str) -> str:
 
 def console_password_hash(hashed: str) -> str:
     return f"把下面这一行写进 .env（只存散列，不存明文）：\nWENKU_ADMIN_PASSWORD={hashed}"
+
+
+def console_password_refused(minimum: int) -> str:
+    return f"WENKU_ADMIN_PASSWORD 太短（至少 {minimum} 个字符），网页后台未开启；可用 `uv run wenku password` 生成散列"
+
+
+def console_password_too_short(minimum: int) -> str:
+    return f"密码太短：至少 {minimum} 个字符"
 
 
 def console_login_failed() -> str:

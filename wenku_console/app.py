@@ -52,6 +52,7 @@ SESSION_COOKIE = "wenku_admin"
 LOGIN_COOKIE = "wenku_login"
 MAX_FILES_PER_UPLOAD = 20
 PAGE_SIZE = 20
+MEMBER_PAGE_LIMIT = 500
 MEMBER_FILTERS = ("active", "expiring", "expired", "blacklisted", "all")
 
 _SECURITY_HEADERS = {
@@ -117,6 +118,7 @@ def _templates() -> Environment:
     environment.globals.update(
         SOURCE_NAMES=texts.SOURCE_NAMES, ACTION_NAMES=texts.ACTION_NAMES,
         AUDIT_NAMES=texts.AUDIT_NAMES, REPORT_STATUS=texts.REPORT_STATUS,
+        DELIVERY_STATUS=texts.DELIVERY_STATUS, DELIVERY_FORMAT=texts.DELIVERY_FORMAT,
     )
     return environment
 
@@ -163,14 +165,14 @@ def create_console(
 
     # -- rendering and the checks every request goes through -------------------------------
 
-    def page(request: Request, template: str, status: int = 200, session: Session | None = None, **context) -> HTMLResponse:
+    def page(request: Request, template: str, http_status: int = 200, session: Session | None = None, **context) -> HTMLResponse:
         flash = []
         if session is not None:
             flash, session.flash = session.flash, []
         html = environment.get_template(template).render(
             base="/admin", session=session, flash=flash, path=request.url.path, **context
         )
-        return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+        return HTMLResponse(html, status_code=http_status, headers=_SECURITY_HEADERS)
 
     def back_to(url: str, session: Session, kind: str = "ok", *messages: str) -> RedirectResponse:
         session.flash.extend((kind, message) for message in messages if message)
@@ -207,33 +209,33 @@ def create_console(
         if request.method == "GET":
             target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&")
             return RedirectResponse(f"/admin/login?next={target}", status_code=303, headers=_SECURITY_HEADERS)
-        return page(request, "message.html", status=401, message=texts.console_needs_login())
+        return page(request, "message.html", http_status=401, message=texts.console_needs_login())
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, problem: Refused) -> Response:
-        return page(request, "message.html", status=problem.status, message=problem.message)
+        return page(request, "message.html", http_status=problem.status, message=problem.message)
 
     @app.exception_handler(WenkuError)
     async def _core_error(request: Request, problem: WenkuError) -> Response:
         # The one place where a refusal of the core becomes what the admin reads.
         session = sessions.get(request.cookies.get(SESSION_COOKIE), clock())
-        return page(request, "message.html", status=400, session=session, message=texts.error(problem), back=True)
+        return page(request, "message.html", http_status=400, session=session, message=texts.error(problem), back=True)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, _: RequestValidationError) -> Response:
-        return page(request, "message.html", status=400, message=texts.console_bad_request(), back=True)
+        return page(request, "message.html", http_status=400, message=texts.console_bad_request(), back=True)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, problem: HTTPException) -> Response:
         message = texts.console_not_found() if problem.status_code == 404 else texts.console_bad_request()
-        return page(request, "message.html", status=problem.status_code, message=message)
+        return page(request, "message.html", http_status=problem.status_code, message=message)
 
     # -- login ------------------------------------------------------------------------------
 
     def login_page(request: Request, status: int = 200, error: str = "") -> HTMLResponse:
         token = secrets.token_urlsafe(24)
         response = page(
-            request, "login.html", status=status, login_token=token, error=error,
+            request, "login.html", http_status=status, login_token=token, error=error,
             next=_safe_next(request.query_params.get("next")),
         )
         response.set_cookie(
@@ -425,9 +427,14 @@ def create_console(
         status = status if status in MEMBER_FILTERS else "active"
         query = re.sub(r"\D", "", q)[:12]
         now = clock()
-        rows = store.member_listing(status, now, expiring_before=now + timedelta(days=7), query=query)
+        rows = store.member_listing(
+            status, now, expiring_before=now + timedelta(days=7), query=query, limit=MEMBER_PAGE_LIMIT
+        )
         listed = [(row, Membership.from_row(row) if row["started_at"] else None) for row in rows]
-        return page(request, "members.html", session=session, listed=listed, status=status, q=query, now=now)
+        return page(
+            request, "members.html", session=session, listed=listed, status=status, q=query, now=now,
+            limit=MEMBER_PAGE_LIMIT,
+        )
 
     def membership_change(action: str, user: str, duration_text: str) -> tuple[str, Membership]:
         duration = parse_duration(duration_text or texts.EMPTY_ARGUMENT)
