@@ -462,7 +462,7 @@ def create_console(
             request, "member.html", session=session, user=user, now=now, current=current,
             role=role_of(store, user, now, settings.admins),
             blacklist=store.blacklist_entry(user),
-            quota=quota_left(store, user, now, settings.daily_fulltext) if current else None,
+            quota=quota_left(store, user, now, settings.daily_fulltext) if current and current.active(now) else None,
             events=store.member_events(user, 50), audit=store.audit_of(user, 50),
             deliveries=store.deliveries_of_member(user, 30),
             subscriptions=store.subscriptions_of(user),
