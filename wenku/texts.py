@@ -1100,7 +1100,11 @@ def console_upload_too_large(limit_mb: int) -> str:
 
 
 def console_upload_needs_length() -> str:
-    return "上传请求缺少长度信息，请用浏览器表单上传"
+    return "请求缺少长度信息，操作没有执行；请用浏览器里的表单提交"
+
+
+def console_request_too_large() -> str:
+    return "提交的内容太大，操作没有执行"
 
 
 def console_no_files() -> str:

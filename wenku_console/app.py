@@ -53,6 +53,9 @@ LOGIN_COOKIE = "wenku_login"
 MAX_FILES_PER_UPLOAD = 20
 PAGE_SIZE = 20
 MEMBER_PAGE_LIMIT = 500
+#: Largest body of a form without files (the longest is a pasted text for 溯源), and of a login.
+MAX_FORM_BYTES = 1024 * 1024
+MAX_LOGIN_BYTES = 8 * 1024
 MEMBER_FILTERS = ("active", "expiring", "expired", "blacklisted", "all")
 
 _SECURITY_HEADERS = {
@@ -191,9 +194,18 @@ def create_console(
             return origin is None  # no header: a non-browser client; "null": an opaque origin
         return urlsplit(origin).netloc == request.headers.get("host", "")
 
-    async def checked_form(request: Request) -> tuple[Session, dict]:
+    def require_length(request: Request, limit: int) -> None:
+        """Refuse a body before reading it: without a declared length, or longer than ``limit``."""
+        length = request.headers.get("content-length")
+        if length is None or not length.isdigit():
+            raise Refused(411, texts.console_upload_needs_length())
+        if int(length) > limit:
+            raise Refused(413, texts.console_request_too_large())
+
+    async def checked_form(request: Request, limit: int = MAX_FORM_BYTES) -> tuple[Session, dict]:
         """The session and the form of a POST, or a refusal: no form changes anything without both checks."""
         session = current_session(request)
+        require_length(request, limit)
         form = await request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=50)
         token = form.get("csrf")
         if not same_origin(request) or not isinstance(token, str) or not session.check_csrf(token):
@@ -252,6 +264,7 @@ def create_console(
 
     @app.post("/login")
     async def login(request: Request) -> Response:
+        require_length(request, MAX_LOGIN_BYTES)  # anyone may post here: read no large body
         form = await request.form(max_files=0, max_fields=10)
         address = _client_address(request)
         now = clock()
@@ -353,13 +366,14 @@ def create_console(
     @app.post("/documents/upload")
     async def upload(request: Request) -> Response:
         limit = settings.max_upload_mb * 1024 * 1024
-        length = request.headers.get("content-length")
         current_session(request)  # before reading a byte of the body
-        if length is None or not length.isdigit():
-            raise Refused(411, texts.console_upload_needs_length())
-        if int(length) > limit * MAX_FILES_PER_UPLOAD + 1024 * 1024:
-            raise Refused(413, texts.console_upload_too_large(settings.max_upload_mb))
-        session, form = await checked_form(request)
+        try:
+            require_length(request, limit * MAX_FILES_PER_UPLOAD + MAX_FORM_BYTES)
+        except Refused as refusal:
+            if refusal.status == 413:
+                raise Refused(413, texts.console_upload_too_large(settings.max_upload_mb)) from None
+            raise
+        session, form = await checked_form(request, limit * MAX_FILES_PER_UPLOAD + MAX_FORM_BYTES)
         files = [item for item in form.getlist("files") if isinstance(item, UploadFile) and item.filename]
         if not files:
             raise Refused(400, texts.console_no_files())
