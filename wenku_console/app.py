@@ -219,7 +219,8 @@ def create_console(
     @app.exception_handler(NeedsLogin)
     async def _needs_login(request: Request, _: NeedsLogin) -> Response:
         if request.method == "GET":
-            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&")
+            # "&" stays encoded: bare, it would end `next` and drop the rest of the target's query.
+            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=")
             return RedirectResponse(f"/admin/login?next={target}", status_code=303, headers=_SECURITY_HEADERS)
         return page(request, "message.html", http_status=401, message=texts.console_needs_login())
 
