@@ -378,22 +378,23 @@ def create_console(
         files = [item for item in form.getlist("files") if isinstance(item, UploadFile) and item.filename]
         if not files:
             raise Refused(400, texts.console_no_files())
-        lines: list[tuple[str, str]] = []
+        lines: list[tuple[str, str, int | None]] = []  # (kind, message, document to link)
         for item in files:
             name = Path(item.filename.replace("\\", "/")).name or texts.UNNAMED_FILE
             if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-                lines.append(("error", texts.console_unsupported_file(name, " ".join(SUPPORTED_SUFFIXES))))
+                lines.append(("error", texts.console_unsupported_file(name, " ".join(SUPPORTED_SUFFIXES)), None))
                 continue
             data = await item.read(limit + 1)
             if len(data) > limit:
-                lines.append(("error", texts.import_failed(name, texts.file_too_large(settings.max_upload_mb))))
+                lines.append(("error", texts.import_failed(name, texts.file_too_large(settings.max_upload_mb)), None))
                 continue
             try:
                 outcome = await actions.import_file(name, data, texts.CONSOLE_ACTOR)
             except WenkuError as error:
-                lines.append(("error", texts.error(error)))
+                lines.append(("error", texts.error(error), None))
                 continue
-            lines.append(("ok" if outcome.imported else "warn" if outcome.status == "duplicate" else "error", texts.import_outcome(outcome)))
+            kind = "ok" if outcome.imported else "warn" if outcome.status == "duplicate" else "error"
+            lines.append((kind, texts.import_outcome(outcome), outcome.document_id))
         return page(request, "upload_result.html", session=session, lines=lines)
 
     def document_or_404(document_id: int):
