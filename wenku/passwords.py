@@ -41,6 +41,6 @@ def verify_password(candidate: str, stored: str) -> bool:
         _, n, r, p, salt, digest = stored.split("$")
         expected = bytes.fromhex(digest)
         computed = _scrypt(candidate, bytes.fromhex(salt), int(n), int(r), int(p))
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: hashlib's answer to a parameter beyond a C integer
         return False
     return hmac.compare_digest(computed, expected)

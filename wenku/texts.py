@@ -1131,10 +1131,6 @@ def console_document_restored(document_id: int) -> str:
     return f"已恢复 #{document_id}"
 
 
-def console_code_list_problem() -> str:
-    return "下载内容里有不是卡密的行，已忽略"
-
-
 def console_no_bot() -> str:
     return "QQ 账号未连接：数据库已更新，但群内移出和私聊通知没有执行，请连接后在群里手动处理"
 

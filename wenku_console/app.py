@@ -232,7 +232,9 @@ def create_console(
     async def _core_error(request: Request, problem: WenkuError) -> Response:
         # The one place where a refusal of the core becomes what the admin reads.
         session = sessions.get(request.cookies.get(SESSION_COOKIE), clock())
-        return page(request, "message.html", http_status=400, session=session, message=texts.error(problem), back=True)
+        # Opening a page of a document that does not exist is a 404; acting on one is a bad request.
+        status = 404 if isinstance(problem, DocumentNotFound) and request.method == "GET" else 400
+        return page(request, "message.html", http_status=status, session=session, message=texts.error(problem), back=True)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, _: RequestValidationError) -> Response:
@@ -260,7 +262,7 @@ def create_console(
     @app.get("/login")
     async def login_form(request: Request) -> Response:
         if sessions.get(request.cookies.get(SESSION_COOKIE), clock()) is not None:
-            return RedirectResponse("/admin/", status_code=303)
+            return RedirectResponse("/admin/", status_code=303, headers=_SECURITY_HEADERS)
         return login_page(request)
 
     @app.post("/login")
@@ -288,7 +290,10 @@ def create_console(
         throttle.succeeded(address)
         sessions.end(request.cookies.get(SESSION_COOKIE))
         token, _ = sessions.create(now, address)
-        response = RedirectResponse(_safe_next(form.get("next") if isinstance(form.get("next"), str) else None), status_code=303)
+        response = RedirectResponse(
+            _safe_next(form.get("next") if isinstance(form.get("next"), str) else None),
+            status_code=303, headers=_SECURITY_HEADERS,
+        )
         response.set_cookie(
             SESSION_COOKIE, token, httponly=True, samesite="strict", path="/admin",
             secure=request.url.scheme == "https",
@@ -300,7 +305,7 @@ def create_console(
     async def logout(request: Request) -> Response:
         await checked_form(request)
         sessions.end(request.cookies.get(SESSION_COOKIE))
-        response = RedirectResponse("/admin/login", status_code=303)
+        response = RedirectResponse("/admin/login", status_code=303, headers=_SECURITY_HEADERS)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
 
@@ -374,7 +379,13 @@ def create_console(
             if refusal.status == 413:
                 raise Refused(413, texts.console_upload_too_large(settings.max_upload_mb)) from None
             raise
-        session, form = await checked_form(request, limit * MAX_FILES_PER_UPLOAD + MAX_FORM_BYTES)
+        try:
+            session, form = await checked_form(request, limit * MAX_FILES_PER_UPLOAD + MAX_FORM_BYTES)
+        except HTTPException as problem:
+            # Starlette's multipart parser stops at max_files; say so rather than "bad request".
+            if problem.status_code == 400 and str(problem.detail).startswith("Too many files"):
+                raise Refused(400, texts.console_too_many_files(MAX_FILES_PER_UPLOAD)) from None
+            raise
         files = [item for item in form.getlist("files") if isinstance(item, UploadFile) and item.filename]
         if not files:
             raise Refused(400, texts.console_no_files())
