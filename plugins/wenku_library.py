@@ -1,7 +1,10 @@
 """Search the library and browse it: 搜索, 下一页/上一页, 摘要, 最新, 分类, 帮助."""
 
+import sqlite3
+
 from nonebot import on_message
 from nonebot.adapters.onebot.v11 import Bot, MessageEvent
+from nonebot.log import logger
 from nonebot.plugin import PluginMetadata
 from nonebot.typing import T_State
 
@@ -37,15 +40,19 @@ async def handle_search(bot: Bot, event: MessageEvent, state: T_State) -> None:
     runtime = get_runtime()
     async with replying(bot, event) as reply:
         ranking = search(runtime.store, state[ARGS])
-        runtime.store.log_search(
-            now=now(),
-            origin="qq",
-            user_id=str(event.user_id),
-            group_id=str(group_id_of(event)) if group_id_of(event) else None,
-            query=state[ARGS],
-            terms=list(ranking.terms),
-            hits=ranking.total,
-        )
+        try:
+            runtime.store.log_search(
+                now=now(),
+                origin="qq",
+                user_id=str(event.user_id),
+                group_id=str(group_id_of(event)) if group_id_of(event) else None,
+                query=state[ARGS],
+                terms=list(ranking.terms),
+                hits=ranking.total,
+            )
+        except sqlite3.OperationalError as error:
+            # The log only feeds 统计: a full disk must not stop members from searching.
+            logger.warning(f"search not logged: {error}")
         if not ranking.total:
             # 下一页 after a search without hits must not page an older search.
             runtime.sessions.forget(_session_key(bot, event))

@@ -1,8 +1,10 @@
 """The daily membership job: who is reminded, who is told their membership ended.
 
-The job's memory is the member_notices table: a notice is recorded once it
-went out, keyed by the membership end it was about, so running the job twice
-sends nothing twice, and a notice that failed is tried again next time.
+The job's memory is the member_notices table: a notice is recorded just
+before it goes out, keyed by the membership end it was about, so running the
+job twice, or again after a kill mid-send, sends nothing twice. A notice that
+surely failed is forgotten again and tried next time; one whose send timed out
+is kept, since it may have arrived.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 from .members import Membership
 from .store import Store, utc_text
 
-__all__ = ["Notice", "due_notices", "record_notice", "REMIND_DAYS", "EXPIRED_NOTICE_WINDOW"]
+__all__ = ["Notice", "due_notices", "record_notice", "forget_notice", "REMIND_DAYS", "EXPIRED_NOTICE_WINDOW"]
 
 REMIND_DAYS = (7, 1)
 #: Memberships that ended longer ago than this get no "expired" notice (e.g. on first deployment).
@@ -46,3 +48,7 @@ def due_notices(store: Store, now: datetime) -> list[Notice]:
 
 def record_notice(store: Store, notice: Notice, now: datetime) -> None:
     store.record_notice(notice.user_id, notice.kind, utc_text(notice.valid_until), now)
+
+
+def forget_notice(store: Store, notice: Notice) -> None:
+    store.forget_notice(notice.user_id, notice.kind, utc_text(notice.valid_until))

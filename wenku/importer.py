@@ -171,6 +171,12 @@ def import_document(
         if existing is None:
             raise
         return _duplicate(store, name, existing)
+    except sqlite3.OperationalError as error:
+        # A full disk (or database) is the operator's to fix, and the write rolled back
+        # whole: say so plainly, and the same file imports once there is room again.
+        if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+            raise
+        return ImportOutcome(name=name, status="failed", title=cleaned.title, reason=texts.database_full())
     return ImportOutcome(
         name=name,
         status="imported",

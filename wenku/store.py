@@ -781,6 +781,11 @@ class Store:
             [user_id, kind, valid_until, utc_text(now)],
         )
 
+    def forget_notice(self, user_id: str, kind: str, valid_until: str) -> None:
+        self.db.execute(
+            "DELETE FROM member_notices WHERE user_id = ? AND kind = ? AND valid_until = ?", [user_id, kind, valid_until]
+        )
+
     def schedule_removal(self, user_id: str, group_id: int, due: datetime) -> None:
         self.db["pending_removals"].insert({"user_id": user_id, "group_id": group_id, "due_at": utc_text(due)})
 

@@ -955,6 +955,10 @@ def evidence_not_saved(error_name: str) -> str:
 # Import outcomes (wenku.importer).
 
 
+def database_full() -> str:
+    return "数据库已满（磁盘空间不足），本文件没有导入；清理磁盘后重新导入即可"
+
+
 def body_too_short() -> str:
     return "正文太短或没有正文"
 

@@ -10,7 +10,7 @@ from wenku import texts
 from wenku.chunks import split_text
 from wenku.fulltext import Delivery
 
-from .outbox import Outbox, Target, text_message
+from .outbox import REFUSED, Outbox, Target, text_message
 
 __all__ = ["send_delivery", "FORWARD_NODE_CHARS", "FORWARD_NODES"]
 
@@ -34,10 +34,12 @@ async def _send_text(outbox: Outbox, target: Target, text: str) -> str:
     for start in range(0, len(pieces), FORWARD_NODES):
         group = pieces[start : start + FORWARD_NODES]
         nodes = _forward_nodes(target.self_id, group)
-        sent = await outbox.call(
+        outcome = await outbox.deliver(
             target, [lambda bot, nodes=nodes: bot.call_api("send_private_forward_msg", user_id=target.id, messages=nodes)]
         )
-        if sent:
+        if outcome != REFUSED:
+            # A forward that timed out may well have arrived: sending its text again as
+            # plain messages would give the member the same text twice, so it counts.
             delivered += len(group)
             continue
         # The OneBot side may not support forwards (or refuse this one): plain messages instead.
@@ -49,10 +51,11 @@ async def _send_text(outbox: Outbox, target: Target, text: str) -> str:
 
 
 async def _send_plain(outbox: Outbox, target: Target, pieces: list[str]) -> int:
-    """One piece at a time, stopping at the first that fails (the rest would arrive without it);
-    returns how many pieces arrived."""
+    """One piece at a time, stopping at the first that is refused (the rest would arrive without it);
+    returns how many pieces arrived, or may have."""
     for count, piece in enumerate(pieces):
-        if not await outbox.send_messages(target, [text_message(piece)]):
+        # Only a sure refusal stops it: a piece that timed out may have arrived, and counts.
+        if await outbox.deliver_messages(target, [text_message(piece)]) == REFUSED:
             return count
     return len(pieces)
 
@@ -60,11 +63,13 @@ async def _send_plain(outbox: Outbox, target: Target, pieces: list[str]) -> int:
 async def _send_file(outbox: Outbox, target: Target, delivery: Delivery) -> str:
     # base64 content, not a path: the OneBot side may run on another machine.
     content = "base64://" + base64.b64encode(delivery.docx or b"").decode()
-    sent = await outbox.call(
+    outcome = await outbox.deliver(
         target,
         [lambda bot: bot.call_api("upload_private_file", user_id=target.id, file=content, name=delivery.filename)],
     )
-    return SENT if sent else FAILED
+    # A timed-out upload may have reached the member: it is recorded (and counted, and
+    # traceable) as sent rather than reported as lost.
+    return FAILED if outcome == REFUSED else SENT
 
 
 async def send_delivery(outbox: Outbox, target: Target, delivery: Delivery) -> str:

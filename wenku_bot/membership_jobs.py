@@ -15,10 +15,10 @@ from nonebot.adapters.onebot.v11.exception import ActionFailed, NetworkError
 from nonebot.log import logger
 
 from wenku import texts
-from wenku.daily import due_notices, record_notice
+from wenku.daily import due_notices, forget_notice, record_notice
 from wenku.members import membership, role_of
 
-from .outbox import Target
+from .outbox import REFUSED, Target
 from .runtime import Runtime
 
 __all__ = ["answer_join_request", "run_daily_job", "process_due_removals", "kick", "remove_from_member_groups"]
@@ -100,10 +100,14 @@ async def run_daily_job(runtime: Runtime, now: datetime, bots: Sequence[Bot] | N
             if notice.kind == "expired"
             else texts.reminder(notice.kind, current, runtime.config.wenku_contact)
         )
-        if await runtime.outbox.send_text(Target(self_id=sender, kind="private", id=int(notice.user_id)), text):
-            record_notice(runtime.store, notice, now)
+        # Recorded before sending, so a kill or a timeout mid-send never repeats it; forgotten
+        # again only when the send surely failed, so the next run tries once more.
+        record_notice(runtime.store, notice, now)
+        target = Target(self_id=sender, kind="private", id=int(notice.user_id))
+        if await runtime.outbox.deliver_text(target, text) != REFUSED:
             done["notices"] += 1
         else:
+            forget_notice(runtime.store, notice)
             done["failed_notices"] += 1
     own_ids = {bot.self_id for bot in bots}
     for group_id in runtime.config.wenku_member_groups:

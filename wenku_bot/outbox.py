@@ -27,7 +27,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from wenku.chunks import QQ_PIECE_LIMIT, split_text
 
-__all__ = ["Target", "Outbox", "text_message"]
+__all__ = ["Target", "Outbox", "text_message", "SENT", "UNCERTAIN", "REFUSED"]
+
+#: How a batch of API calls ended: every call answered with success; some call
+#: timed out (the frame left, so QQ may have delivered it); some call surely failed.
+SENT, UNCERTAIN, REFUSED = "sent", "uncertain", "refused"
 
 
 @dataclass(frozen=True)
@@ -109,31 +113,55 @@ class Outbox:
                     raise
                 await self._sleep(0.5)
 
-    async def call(self, target: Target, actions: Iterable[Callable[[Bot], Awaitable[Any]]]) -> bool:
-        """Run API calls for one chat in order, paced, holding the chat's turn throughout."""
-        ok = True
+    async def deliver(self, target: Target, actions: Iterable[Callable[[Bot], Awaitable[Any]]]) -> str:
+        """Run API calls for one chat in order, paced, holding the chat's turn throughout.
+
+        Returns SENT, UNCERTAIN or REFUSED. A timeout is UNCERTAIN, not a failure:
+        the call may have been carried out, so a caller must neither repeat it
+        (the member would get the text twice) nor treat it as never sent.
+        """
+        outcome = SENT
         async with self._locks[target]:
             for action in actions:
                 await self._paced(target)
                 try:
                     await self._attempt(target, action)
-                except (ActionFailed, NetworkError, BotUnavailable, *_NEVER_SENT) as error:
-                    ok = False
+                except NetworkError as error:
+                    outcome = REFUSED if outcome == REFUSED else UNCERTAIN
+                    logger.warning(f"send to {target} failed: {type(error).__name__}: {error} (may have arrived; not repeated)")
+                except (ActionFailed, BotUnavailable, *_NEVER_SENT) as error:
+                    outcome = REFUSED
                     logger.warning(f"send to {target} failed: {type(error).__name__}: {error}")
                     if isinstance(error, BotUnavailable):
                         break  # the other actions would wait as long again for the same account
                 finally:
                     self._last_sent[target] = self._clock()
-        return ok
+        return outcome
 
-    async def send_messages(self, target: Target, messages: Iterable[Message]) -> bool:
+    async def call(self, target: Target, actions: Iterable[Callable[[Bot], Awaitable[Any]]]) -> bool:
+        """As ``deliver``; True only if every call was answered with success."""
+        return await self.deliver(target, actions) == SENT
+
+    def _message_actions(self, target: Target, messages: Iterable[Message]) -> list[Callable[[Bot], Awaitable[Any]]]:
         def action(message: Message) -> Callable[[Bot], Awaitable[Any]]:
             if target.kind == "group":
                 return lambda bot: bot.send_group_msg(group_id=target.id, message=message)
             return lambda bot: bot.send_private_msg(user_id=target.id, message=message)
 
-        return await self.call(target, [action(message) for message in messages])
+        return [action(message) for message in messages]
+
+    async def deliver_messages(self, target: Target, messages: Iterable[Message]) -> str:
+        """Send messages as they are: SENT, UNCERTAIN or REFUSED (see ``deliver``)."""
+        return await self.deliver(target, self._message_actions(target, messages))
+
+    async def send_messages(self, target: Target, messages: Iterable[Message]) -> bool:
+        return await self.deliver_messages(target, messages) == SENT
+
+    async def deliver_text(self, target: Target, text: str) -> str:
+        """Send ``text`` literally, split into pieces: SENT, UNCERTAIN or REFUSED (see ``deliver``)."""
+        pieces = [text_message(piece) for piece in split_text(text, self.piece_limit)]
+        return await self.deliver(target, self._message_actions(target, pieces))
 
     async def send_text(self, target: Target, text: str) -> bool:
-        """Send ``text`` literally, split into pieces; False if any piece failed."""
-        return await self.send_messages(target, [text_message(piece) for piece in split_text(text, self.piece_limit)])
+        """Send ``text`` literally, split into pieces; False if any piece failed or timed out."""
+        return await self.deliver_text(target, text) == SENT

@@ -21,7 +21,7 @@ from wenku.downloads import fetch_bytes
 from wenku.importer import ImportOutcome, import_document
 from wenku.store import Store, StoredDocument
 
-from .outbox import Target
+from .outbox import REFUSED, Target
 from .runtime import Runtime
 
 __all__ = ["announce", "notify_subscribers", "import_bytes", "import_from_url", "push_recommendation", "push_digest"]
@@ -48,10 +48,11 @@ async def notify_subscribers(runtime: Runtime, self_id: str, document: StoredDoc
         runtime.store, document, now=now, daily_cap=runtime.config.wenku_subscription_daily_cap, admins=runtime.admins
     ):
         target = Target(self_id, "private", int(notice.user_id))
-        if await runtime.outbox.send_text(target, texts.subscription_notice(notice)):
+        if await runtime.outbox.deliver_text(target, texts.subscription_notice(notice)) != REFUSED:
             sent += 1
         else:
-            # Not delivered: the claim goes, so the notice is not counted as sent.
+            # Surely not delivered: the claim goes, so the notice is not counted as sent.
+            # (A timeout keeps it: the notice may have arrived, and counts against the cap.)
             runtime.store.release_subscription_notice(notice.user_id, document.id)
     return sent
 

@@ -351,6 +351,8 @@ class FakeOneBot:
         self._receiver: asyncio.Task[None] | None = None
         self._replies: set[asyncio.Task[None]] = set()
         self._closed_reason: str | None = None
+        #: Calls whose answer went out on the socket, in that order (a held answer is not here yet).
+        self.answered: list[ApiCall] = []
 
     # -- connection -----------------------------------------------------------
 
@@ -467,6 +469,8 @@ class FakeOneBot:
         }
         with contextlib.suppress(Exception):  # the bot may be gone; the call is recorded anyway
             await ws.send(json.dumps(frame, ensure_ascii=False))
+            self.answered.append(call)
+            self._notify()
 
     # -- sending events ----------------------------------------------------------
 
@@ -474,6 +478,12 @@ class FakeOneBot:
         if self._ws is None:
             raise ConnectionLost("not connected")
         await self._ws.send(json.dumps(event, ensure_ascii=False))
+
+    async def send_frame(self, frame: str | bytes) -> None:
+        """Send one WebSocket frame as it is (text or binary), for frames no event builder makes."""
+        if self._ws is None:
+            raise ConnectionLost("not connected")
+        await self._ws.send(frame)
 
     def group_message(self, message: str | Segments, *, group_id: int, user_id: int, **fields: Any) -> JSON:
         return group_message(message, self_id=self.self_id, group_id=group_id, user_id=user_id, **fields)
@@ -540,6 +550,17 @@ class FakeOneBot:
         start = self.mark()
         await self.send_event(event)
         return await self.wait_for_calls(n, match, timeout=timeout, after=start)
+
+    async def wait_until_answered(self, call: ApiCall, *, timeout: float = 5.0) -> None:
+        """Return once the answer to ``call`` has been written to the socket (so a close sent later follows it)."""
+        deadline = time.monotonic() + timeout
+        while not any(answered is call for answered in self.answered):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._closed_reason is not None:
+                raise AssertionError(f"{call.action} not answered ({self._closed_reason or f'timeout {timeout}s'})")
+            arrived = self._arrived
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), remaining)
 
     async def assert_no_calls(self, within: float, *, after: int | None = None) -> None:
         """Fail if any API call arrives (after index ``after``) during the next ``within`` seconds."""

@@ -11,7 +11,7 @@ from nonebot.exception import WebSocketClosed
 from starlette.websockets import WebSocketDisconnect
 
 from wenku.chunks import split_text
-from wenku_bot.outbox import Outbox, Target
+from wenku_bot.outbox import REFUSED, SENT, UNCERTAIN, Outbox, Target
 
 GROUP = Target(self_id="2000", kind="group", id=20001)
 OTHER_GROUP = Target(self_id="2000", kind="group", id=20002)
@@ -229,7 +229,25 @@ async def test_after_a_failed_piece_the_others_are_still_sent(time: FakeTime, wa
         text("第四段：让职工感受到温暖。"),
     ]
     assert time.sleeps == [1.5, 1.5]  # a failed send still counts for the pace
-    assert warnings_logged == ["send to group:20001 via 2000 failed: NetworkError: NetWorkError(message='timeout')"]
+    assert warnings_logged == [
+        "send to group:20001 via 2000 failed: NetworkError: NetWorkError(message='timeout') (may have arrived; not repeated)"
+    ]
+
+
+async def test_a_timeout_is_uncertain_and_a_refusal_is_refused(time: FakeTime, warnings_logged: list[str]):
+    """Callers that must not repeat a text (full texts, daily notices) need to tell the two apart."""
+    timed_out = outbox_for(FakeBot(time, failures=[NetworkError("timeout")]), time, interval=0)
+    assert await timed_out.deliver_text(PRIVATE, "第一条") == UNCERTAIN
+    refused = outbox_for(FakeBot(time, failures=[ActionFailed(retcode=1200)]), time, interval=0)
+    assert await refused.deliver_text(PRIVATE, "第一条") == REFUSED
+    fine = outbox_for(FakeBot(time), time, interval=0)
+    assert await fine.deliver_text(PRIVATE, "第一条") == SENT
+    # A refusal outweighs a timeout in the same batch: part of the text surely did not arrive.
+    both = outbox_for(
+        FakeBot(time, failures=[NetworkError("timeout"), ActionFailed(retcode=1200)]), time, piece_limit=30, interval=0
+    )
+    assert await both.deliver_text(GROUP, FOUR_PARAGRAPHS) == REFUSED
+    warnings_logged.clear()
 
 
 async def test_the_next_message_after_a_failure_goes_out(time: FakeTime, warnings_logged: list[str]):
@@ -314,7 +332,9 @@ async def test_a_timeout_is_not_retried(time: FakeTime, warnings_logged: list[st
     assert await outbox.send_text(PRIVATE, "你好") is False
     assert slow_bot.sent == []
     assert time.sleeps == []
-    assert warnings_logged == ["send to private:30001 via 2000 failed: NetworkError: NetWorkError(message='timeout')"]
+    assert warnings_logged == [
+        "send to private:30001 via 2000 failed: NetworkError: NetWorkError(message='timeout') (may have arrived; not repeated)"
+    ]
 
 
 async def test_a_connection_that_stays_lost_gives_up_at_the_reconnect_wait(time: FakeTime, warnings_logged: list[str]):
