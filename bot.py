@@ -11,7 +11,7 @@ from pathlib import Path
 import nonebot
 from nonebot.adapters.onebot.v11 import Adapter as OneBotV11Adapter
 
-from wenku_bot.firstrun import ensure_env_file, require_credentials
+from wenku_bot.firstrun import close_http_event_routes, ensure_env_file, require_credentials
 
 ROOT = Path(__file__).resolve().parent
 env_file = Path(os.environ.get("WENKU_ENV_FILE", ".env"))
@@ -23,6 +23,7 @@ require_credentials()
 
 driver = nonebot.get_driver()
 driver.register_adapter(OneBotV11Adapter)
+close_http_event_routes(nonebot.get_app())  # reverse WebSocket only: see the function
 
 nonebot.load_from_toml(str(ROOT / "pyproject.toml"))
 

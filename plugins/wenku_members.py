@@ -16,6 +16,7 @@ from wenku.durations import Duration, parse_duration  # noqa: E402
 from wenku.fulltext import finish_delivery, prepare_delivery, quota_left, trace  # noqa: E402
 from wenku.members import cancel, extend, membership, parse_qq  # noqa: E402
 from wenku.members import Membership  # noqa: E402
+from wenku.textnorm import scrub_surrogates  # noqa: E402
 from wenku_bot.chat import ARGS, command, group_id_of, parse_number, replying, require_admin, served  # noqa: E402
 from wenku_bot.config import Config  # noqa: E402
 from wenku_bot.delivery import FAILED, PARTIAL, SENT, send_delivery  # noqa: E402
@@ -250,7 +251,7 @@ async def handle_trace(bot: Bot, event: MessageEvent, state: T_State) -> None:
         require_admin(event)
         text = state[ARGS]
         if event.reply is not None:
-            text = event.reply.message.extract_plain_text() + "\n" + text
+            text = scrub_surrogates(event.reply.message.extract_plain_text()) + "\n" + text
         if not text.strip():
             await reply(texts.trace_needs_text())
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,8 +79,13 @@ def redeem(store: Store, user_id: str, code: str, *, now: datetime) -> Membershi
 
 def void(store: Store, code_or_number: str, *, now: datetime, actor: str) -> int:
     """Void an unused code given as the code itself or its list number; returns the number."""
-    text = code_or_number.strip().lstrip("#")
-    row = store.code_by_id(int(text)) if text.isdigit() else store.code_by_hash(code_hash(text))
+    text = normalize(code_or_number).strip().lstrip("#").strip()
+    # Only plain ASCII digits of a sane length are a list number: str.isdigit() also accepts
+    # ² and ٣, which int() refuses, and SQLite refuses numbers past 64 bits.
+    if re.fullmatch(r"[0-9]{1,18}", text):
+        row = store.code_by_id(int(text))
+    else:
+        row = store.code_by_hash(code_hash(text))
     if row is None:
         raise CodeRefused("unknown")
     if row["used_at"]:

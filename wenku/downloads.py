@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from . import texts
@@ -36,7 +38,9 @@ async def fetch_bytes(
     if not _web_address(url):
         raise DownloadFailed(name, texts.not_a_download_address())
     try:
-        async with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+        # httpx applies ``timeout`` to each read: a server trickling bytes would never time out.
+        # The deadline bounds the whole download.
+        async with asyncio.timeout(timeout), client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
             if response.status_code != 200:
                 raise DownloadFailed(name, texts.download_refused_status(response.status_code))
             declared = response.headers.get("content-length", "")
@@ -47,7 +51,7 @@ async def fetch_bytes(
                 data.extend(chunk)
                 if len(data) > max_bytes:
                     raise DownloadFailed(name, texts.file_too_large(max_bytes // (1024 * 1024)))
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):
         raise DownloadFailed(name, texts.download_timed_out()) from None
     except httpx.InvalidURL:
         # Not an HTTPError: a malformed address (one a redirect gave) would escape as a crash.

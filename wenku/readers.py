@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from pathlib import PurePath
 
 from . import texts
@@ -34,7 +35,10 @@ def decode_text(name: str, data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:  # an odd length or a lone surrogate: not a UTF-16 text after all
+            raise UnreadableFile(name, texts.unknown_encoding()) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -63,7 +67,12 @@ def _read_docx(name: str, data: bytes) -> str:
                 raise UnreadableFile(name, texts.docx_inflates_too_much())
             if "word/document.xml" not in archive.namelist():
                 raise UnreadableFile(name, texts.not_a_word_document())
-    except zipfile.BadZipFile:
+            # The sizes above are what the archive declares. A part that inflates past its
+            # declared size would cost python-docx gigabytes before its checksum fails;
+            # testzip inflates each part in small chunks and catches the lie first.
+            if archive.testzip() is not None:
+                raise UnreadableFile(name, texts.not_a_docx_file())
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
         raise UnreadableFile(name, texts.not_a_docx_file()) from None
     import docx
 
@@ -96,7 +105,7 @@ def _read_markdown(name: str, data: bytes) -> str:
 
 def _read_pdf(name: str, data: bytes) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -105,7 +114,9 @@ def _read_pdf(name: str, data: bytes) -> str:
         text = "\n".join(page.extract_text() or "" for page in reader.pages)
     except UnreadableFile:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
+    # PyPdfError covers damaged files and pypdf's own limits (a page that inflates too far);
+    # RecursionError a page tree that contains itself.
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as error:
         raise UnreadableFile(name, texts.pdf_damaged(type(error).__name__)) from None
     if not text.strip():
         raise UnreadableFile(name, texts.pdf_without_text())

@@ -20,6 +20,7 @@ from importlib import resources
 
 __all__ = [
     "normalize",
+    "scrub_surrogates",
     "drop_invisible",
     "word_runs",
     "index_tokens",
@@ -94,6 +95,11 @@ def index_tokens(text: str) -> str:
 
 #: Zero-width characters: invisible, yet they would split a word in two.
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def scrub_surrogates(text: str) -> str:
+    """``text`` with lone surrogates (which JSON can carry but UTF-8 cannot store) as U+FFFD."""
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
 
 
 def drop_invisible(text: str) -> str:

@@ -285,14 +285,13 @@ def import_summary(outcomes: Sequence) -> str:
 # -- operator console -------------------------------------------------------------------
 
 
-def first_run_instructions(*, env_file: str, host: str, port: str, access_token: str, secret: str) -> str:
+def first_run_instructions(*, env_file: str, host: str, port: str, access_token: str) -> str:
     return "\n".join(
         [
             f"首次启动：已生成配置文件 {env_file}，其中的 ONEBOT_ACCESS_TOKEN 和 ONEBOT_SECRET 是随机生成的。",
             "请在 NapCat 或 Lagrange.OneBot 中添加一个「反向 WebSocket」连接：",
             f"  地址：ws://{host}:{port}/onebot/v11/ws",
             f"  Access Token：{access_token}",
-            f"如使用 HTTP POST 上报，签名密钥（secret）填：{secret}",
             f"然后在 {env_file} 中填写 SUPERUSERS、WENKU_FREE_GROUPS、WENKU_MEMBER_GROUPS 等设置并重启。",
         ]
     )

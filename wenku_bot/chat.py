@@ -14,6 +14,7 @@ from nonebot.typing import T_State
 
 from wenku import texts
 from wenku.errors import PermissionDenied, WenkuError
+from wenku.textnorm import scrub_surrogates
 
 from .outbox import Target
 from .runtime import get_runtime
@@ -57,7 +58,8 @@ def _command_text(event: MessageEvent) -> str:
             parts.append(segment.data.get("text", ""))
         elif segment.type == "at":
             parts.append(f" {segment.data.get('qq', '')} ")
-    return "".join(parts)
+    # A lone surrogate (possible in JSON) could be neither stored nor sent: it becomes U+FFFD.
+    return scrub_surrogates("".join(parts))
 
 
 def command(*names: str) -> Rule:

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from wenku import texts
 
-__all__ = ["ensure_env_file", "require_credentials"]
+__all__ = ["ensure_env_file", "require_credentials", "close_http_event_routes"]
+
+#: Where the OneBot adapter takes events reported over HTTP POST.
+HTTP_EVENT_PATHS = ("/onebot/v11/", "/onebot/v11/http", "/onebot/v11/http/")
 
 GENERATED = ("ONEBOT_ACCESS_TOKEN", "ONEBOT_SECRET", "WENKU_WATERMARK_SECRET")
 
@@ -38,7 +41,6 @@ def ensure_env_file(env_file: Path, example: Path) -> bool:
             port=port,
             # What NoneBot will use: the process environment wins over the file.
             access_token=os.environ.get("ONEBOT_ACCESS_TOKEN") or values["ONEBOT_ACCESS_TOKEN"],
-            secret=os.environ.get("ONEBOT_SECRET") or values["ONEBOT_SECRET"],
         ),
         flush=True,
     )
@@ -64,3 +66,21 @@ def require_credentials() -> None:
     if missing:
         print(texts.missing_credentials([name.upper() for name in missing]), file=sys.stderr, flush=True)
         sys.exit(2)
+
+
+def close_http_event_routes(app) -> int:
+    """Take the adapter's HTTP POST event routes off the server; returns how many were removed.
+
+    The bot is reached over reverse WebSocket only. Events posted over HTTP
+    could not be answered anyway (that needs ONEBOT_API_ROOTS), and a signed
+    post for an account whose WebSocket is down registers an HTTP-only bot that
+    then refuses the real WebSocket as a duplicate until a restart.
+    """
+    kept = [
+        route
+        for route in app.router.routes
+        if not (getattr(route, "path", None) in HTTP_EVENT_PATHS and "POST" in (getattr(route, "methods", None) or ()))
+    ]
+    removed = len(app.router.routes) - len(kept)
+    app.router.routes[:] = kept
+    return removed

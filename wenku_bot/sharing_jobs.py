@@ -20,6 +20,7 @@ from wenku import sharing, texts
 from wenku.downloads import fetch_bytes
 from wenku.importer import ImportOutcome, import_document
 from wenku.store import Store, StoredDocument
+from wenku.textnorm import scrub_surrogates
 
 from .outbox import REFUSED, Target
 from .runtime import Runtime
@@ -74,7 +75,10 @@ async def import_bytes(
     ``self_id`` is the account that shares it; None (the web console with no
     account connected) imports without sharing, which the log says.
     """
-    name = PurePath(name.replace("\\", "/")).name or f"{texts.UNNAMED_FILE}.txt"  # a name, never a path
+    name = PurePath(scrub_surrogates(name).replace("\\", "/")).name or f"{texts.UNNAMED_FILE}.txt"  # a name, never a path
+    limit = runtime.config.wenku_max_upload_mb * 1024 * 1024
+    if len(data) > limit:  # bytes that came without a download (NapCat's base64), checked here for every path
+        return ImportOutcome(name=name, status="failed", reason=texts.file_too_large(runtime.config.wenku_max_upload_mb))
     outcome = await asyncio.to_thread(_import_in_thread, runtime.database_path, name, data, now, runtime.rules)
     if outcome.imported and self_id is None:
         logger.warning(f"#{outcome.document_id} imported with no QQ account connected: not announced")
