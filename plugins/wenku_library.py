@@ -29,7 +29,10 @@ CATEGORY_SHOWN = 10
 
 
 def _session_key(bot: Bot, event: MessageEvent) -> tuple:
-    return (bot.self_id, group_id_of(event), event.user_id)
+    # In a group the search belongs to the user there, whichever of the bot's accounts got the
+    # message (see chat.handle_each_group_event_once); a private chat is one account's.
+    group_id = group_id_of(event)
+    return (None if group_id else bot.self_id, group_id, event.user_id)
 
 
 search_command = on_message(rule=served & command("搜索", "搜", "找", "search"), priority=10, block=True)

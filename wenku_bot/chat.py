@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from nonebot.adapters.onebot.v11 import Bot, MessageEvent
-from nonebot.exception import NoneBotException
+from nonebot.adapters.onebot.v11 import Bot, Event, MessageEvent
+from nonebot.exception import IgnoredException, NoneBotException
 from nonebot.log import logger
+from nonebot.message import event_preprocessor
 from nonebot.rule import Rule
 from nonebot.typing import T_State
 
@@ -143,3 +146,51 @@ def parse_number(text: str) -> int | None:
 
     match = re.fullmatch(r"#?\s*(\d{1,9})", normalize(text.strip()))
     return int(match.group(1)) if match else None
+
+
+# -- two accounts in one group ----------------------------------------------------------------
+
+#: Group events already handled: key -> (the account that handled it, when).
+_handled: OrderedDict[tuple, tuple[str, float]] = OrderedDict()
+#: Seconds a copy is remembered: far longer than two accounts' copies of one event can be apart.
+HANDLED_FOR = 300.0
+
+
+def _group_event_key(event: Event) -> tuple | None:
+    """What identifies a group event across accounts, or None for events that are one account's own.
+
+    Copies differ in self_id and message_id (each OneBot implementation numbers
+    messages itself); the group, the person, the time and the content are QQ's.
+    """
+    group_id = getattr(event, "group_id", None)
+    if group_id is None or getattr(event, "post_type", None) == "meta_event":
+        return None
+    if isinstance(event, MessageEvent):
+        detail = tuple((segment.type, str(sorted(segment.data.items()))) for segment in event.original_message)
+    elif getattr(event, "file", None) is not None:  # a group upload: the file's id is QQ's
+        detail = (getattr(event.file, "id", ""), getattr(event.file, "name", ""))
+    else:  # join requests, entries, leaves: who, where, when, and what they said
+        detail = (getattr(event, "sub_type", ""), getattr(event, "comment", ""))
+    return (event.get_event_name(), group_id, getattr(event, "user_id", None), getattr(event, "time", None), detail)
+
+
+@event_preprocessor
+async def handle_each_group_event_once(bot: Bot, event: Event) -> None:
+    """When two of the bot's accounts sit in one group, QQ gives each event to both: only the first copy
+    is handled, so a request is answered once (and a full text charged once).
+
+    Only a copy through *another* account is dropped: one account never delivers an event
+    twice, so the same words sent again in the same second through it are a new message.
+    Private chats are one account's and are never affected.
+    """
+    key = _group_event_key(event)
+    if key is None:
+        return
+    moment = time.monotonic()
+    while _handled and next(iter(_handled.values()))[1] < moment - HANDLED_FOR:
+        _handled.popitem(last=False)
+    first = _handled.get(key)
+    if first is not None and first[0] != bot.self_id:
+        raise IgnoredException("the same group event, through another account")
+    _handled[key] = (bot.self_id, moment)
+    _handled.move_to_end(key)
