@@ -11,7 +11,7 @@ from nonebot.typing import T_State
 from wenku import texts
 from wenku.errors import DocumentNotFound
 from wenku.search import result_page, search, suggestions
-from wenku_bot.chat import ARGS, command, group_id_of, is_free_group, parse_number, replying, served, served_chat
+from wenku_bot.chat import ARGS, group_id_of, is_free_group, parse_number, replying, served_chat_command, served_command
 from wenku_bot.config import Config
 from wenku_bot.runtime import get_runtime, now
 
@@ -35,7 +35,7 @@ def _session_key(bot: Bot, event: MessageEvent) -> tuple:
     return (None if group_id else bot.self_id, group_id, event.user_id)
 
 
-search_command = on_message(rule=served & command("搜索", "搜", "找", "search"), priority=10, block=True)
+search_command = on_message(rule=served_command("搜索", "搜", "找", "search"), priority=10, block=True)
 
 
 @search_command.handle()
@@ -67,7 +67,7 @@ async def handle_search(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.search_results(page, free_group=is_free_group(event), contact=runtime.config.wenku_contact))
 
 
-page_command = on_message(rule=served & command("下一页", "上一页"), priority=10, block=True)
+page_command = on_message(rule=served_command("下一页", "上一页"), priority=10, block=True)
 
 
 @page_command.handle()
@@ -88,7 +88,7 @@ async def handle_page(bot: Bot, event: MessageEvent) -> None:
         await reply(texts.search_results(page, free_group=is_free_group(event), contact=runtime.config.wenku_contact))
 
 
-preview_command = on_message(rule=served & command("摘要", "预览"), priority=10, block=True)
+preview_command = on_message(rule=served_command("摘要", "预览"), priority=10, block=True)
 
 
 @preview_command.handle()
@@ -105,7 +105,7 @@ async def handle_preview(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.preview(document, free_group=is_free_group(event), contact=runtime.config.wenku_contact))
 
 
-latest_command = on_message(rule=served & command("最新"), priority=10, block=True)
+latest_command = on_message(rule=served_command("最新"), priority=10, block=True)
 
 
 @latest_command.handle()
@@ -121,7 +121,7 @@ async def handle_latest(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.latest(runtime.store.latest_documents(count)))
 
 
-category_command = on_message(rule=served & command("分类"), priority=10, block=True)
+category_command = on_message(rule=served_command("分类"), priority=10, block=True)
 
 
 @category_command.handle()
@@ -139,7 +139,7 @@ async def handle_category(bot: Bot, event: MessageEvent, state: T_State) -> None
             await reply(texts.category_documents(name, documents))
 
 
-help_command = on_message(rule=served_chat & command("帮助", "help", "菜单"), priority=5, block=True)
+help_command = on_message(rule=served_chat_command("帮助", "help", "菜单"), priority=5, block=True)
 
 
 @help_command.handle()

@@ -17,7 +17,7 @@ from wenku.fulltext import finish_delivery, prepare_delivery, quota_left, trace 
 from wenku.members import cancel, extend, membership, parse_qq  # noqa: E402
 from wenku.members import Membership  # noqa: E402
 from wenku.textnorm import scrub_surrogates  # noqa: E402
-from wenku_bot.chat import ARGS, command, group_id_of, parse_number, replying, require_admin, served  # noqa: E402
+from wenku_bot.chat import ARGS, group_id_of, parse_number, replying, require_admin, served_command  # noqa: E402
 from wenku_bot.config import Config  # noqa: E402
 from wenku_bot.delivery import FAILED, PARTIAL, SENT, send_delivery  # noqa: E402
 from wenku_bot.membership_jobs import answer_join_request, process_due_removals, run_daily_job  # noqa: E402
@@ -39,7 +39,7 @@ def _private(bot: Bot, user_id: int) -> Target:
 
 # -- everyone ------------------------------------------------------------------------------
 
-my_status = on_message(rule=command("会员", "我的会员") & served, priority=10, block=True)
+my_status = on_message(rule=served_command("会员", "我的会员"), priority=10, block=True)
 
 
 @my_status.handle()
@@ -53,7 +53,7 @@ async def handle_my_status(bot: Bot, event: MessageEvent) -> None:
         await reply(texts.my_membership(current, now(), quota, subscriptions, runtime.config.wenku_contact))
 
 
-redeem_command = on_message(rule=command("兑换") & served, priority=10, block=True)
+redeem_command = on_message(rule=served_command("兑换"), priority=10, block=True)
 
 
 @redeem_command.handle()
@@ -67,7 +67,7 @@ async def handle_redeem(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.redeemed(result))
 
 
-fulltext_command = on_message(rule=command("全文") & served, priority=10, block=True)
+fulltext_command = on_message(rule=served_command("全文"), priority=10, block=True)
 
 
 @fulltext_command.handle()
@@ -125,7 +125,7 @@ def _qq_and_duration(args: str) -> tuple[str, Duration]:
     return user, parse_duration(words[1].strip() if len(words) > 1 else _MISSING)
 
 
-grant_command = on_message(rule=command("开通", "续费") & served, priority=10, block=True)
+grant_command = on_message(rule=served_command("开通", "续费"), priority=10, block=True)
 
 
 @grant_command.handle()
@@ -139,7 +139,7 @@ async def handle_grant(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.membership_changed(action, user, result))
 
 
-cancel_command = on_message(rule=command("取消会员") & served, priority=9, block=True)
+cancel_command = on_message(rule=served_command("取消会员"), priority=9, block=True)
 
 
 @cancel_command.handle()
@@ -152,7 +152,7 @@ async def handle_cancel(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.membership_changed("cancel", user, result))
 
 
-lookup_command = on_message(rule=command("查会员") & served, priority=9, block=True)
+lookup_command = on_message(rule=served_command("查会员"), priority=9, block=True)
 
 
 @lookup_command.handle()
@@ -168,7 +168,7 @@ async def handle_lookup(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.member_status_for_admin(user, current, runtime.role_of(user), now(), events, quota, audit))
 
 
-list_command = on_message(rule=command("会员列表") & served, priority=9, block=True)
+list_command = on_message(rule=served_command("会员列表"), priority=9, block=True)
 
 
 @list_command.handle()
@@ -188,7 +188,7 @@ async def handle_list(bot: Bot, event: MessageEvent, state: T_State) -> None:
 
 # -- admins: redeem codes ------------------------------------------------------------------------
 
-generate_command = on_message(rule=command("生成卡密") & served, priority=9, block=True)
+generate_command = on_message(rule=served_command("生成卡密"), priority=9, block=True)
 
 
 @generate_command.handle()
@@ -213,7 +213,7 @@ async def handle_generate(bot: Bot, event: MessageEvent, state: T_State) -> None
             await reply(texts.codes_sent_privately(len(new_codes)))
 
 
-code_list_command = on_message(rule=command("卡密列表") & served, priority=9, block=True)
+code_list_command = on_message(rule=served_command("卡密列表"), priority=9, block=True)
 
 
 @code_list_command.handle()
@@ -224,7 +224,7 @@ async def handle_code_list(bot: Bot, event: MessageEvent) -> None:
         await reply(texts.code_list(codes.list_codes(runtime.store)))
 
 
-void_command = on_message(rule=command("作废卡密") & served, priority=9, block=True)
+void_command = on_message(rule=served_command("作废卡密"), priority=9, block=True)
 
 
 @void_command.handle()
@@ -241,7 +241,7 @@ async def handle_void(bot: Bot, event: MessageEvent, state: T_State) -> None:
 
 # -- admins: trace -----------------------------------------------------------------------------
 
-trace_command = on_message(rule=command("溯源") & served, priority=9, block=True)
+trace_command = on_message(rule=served_command("溯源"), priority=9, block=True)
 
 
 @trace_command.handle()

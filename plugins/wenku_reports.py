@@ -15,7 +15,7 @@ from wenku.errors import BadQQ
 from wenku.members import parse_qq
 from wenku.stats import admin_stats
 from wenku.store import Store
-from wenku_bot.chat import ARGS, command, group_id_of, parse_number, replying, require_admin, served
+from wenku_bot.chat import ARGS, group_id_of, parse_number, replying, require_admin, served_command
 from wenku_bot.config import Config
 from wenku_bot.membership_jobs import remove_from_member_groups
 from wenku_bot.outbox import Target
@@ -42,7 +42,7 @@ async def _tell_admins(runtime: Runtime, bot: Bot, text: str, skip: str | None =
             await runtime.outbox.send_text(_private(bot, admin), text)
 
 
-report_command = on_message(rule=command("举报") & served, priority=10, block=True)
+report_command = on_message(rule=served_command("举报"), priority=10, block=True)
 
 
 @report_command.handle()
@@ -79,7 +79,7 @@ async def handle_report(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await _tell_admins(runtime, bot, alert)
 
 
-report_list_command = on_message(rule=command("举报列表") & served, priority=8, block=True)
+report_list_command = on_message(rule=served_command("举报列表"), priority=8, block=True)
 
 
 @report_list_command.handle()
@@ -92,7 +92,7 @@ async def handle_report_list(bot: Bot, event: MessageEvent) -> None:
         await reply(texts.report_list(pending, counts))
 
 
-approve_command = on_message(rule=command("举报通过") & served, priority=8, block=True)
+approve_command = on_message(rule=served_command("举报通过"), priority=8, block=True)
 
 
 @approve_command.handle()
@@ -119,7 +119,7 @@ async def handle_approve(bot: Bot, event: MessageEvent, state: T_State) -> None:
         )
 
 
-reject_command = on_message(rule=command("举报驳回") & served, priority=8, block=True)
+reject_command = on_message(rule=served_command("举报驳回"), priority=8, block=True)
 
 
 @reject_command.handle()
@@ -137,7 +137,7 @@ async def handle_reject(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await runtime.outbox.send_text(_private(bot, decision.report["reporter"]), texts.reporter_rejected(number, words[1]))
 
 
-ban_command = on_message(rule=command("拉黑") & served, priority=9, block=True)
+ban_command = on_message(rule=served_command("拉黑"), priority=9, block=True)
 
 
 @ban_command.handle()
@@ -158,7 +158,7 @@ async def handle_ban(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.blacklisted(user, ended, kicks))
 
 
-unban_command = on_message(rule=command("解除拉黑") & served, priority=9, block=True)
+unban_command = on_message(rule=served_command("解除拉黑"), priority=9, block=True)
 
 
 @unban_command.handle()
@@ -172,7 +172,7 @@ async def handle_unban(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.unblacklisted(user, reports.unblacklist(runtime.store, user, actor=str(event.user_id), now=now())))
 
 
-stats_command = on_message(rule=command("统计") & served, priority=9, block=True)
+stats_command = on_message(rule=served_command("统计"), priority=9, block=True)
 
 
 @stats_command.handle()
@@ -183,7 +183,7 @@ async def handle_stats(bot: Bot, event: MessageEvent) -> None:
         await reply(texts.admin_stats(admin_stats(runtime.store, now())))
 
 
-backup_command = on_message(rule=command("备份") & served, priority=9, block=True)
+backup_command = on_message(rule=served_command("备份"), priority=9, block=True)
 
 
 def _backup(database, folder, moment, keep):

@@ -19,7 +19,7 @@ from nonebot_plugin_apscheduler import scheduler  # noqa: E402
 from wenku import sharing, texts  # noqa: E402
 from wenku.errors import DocumentNotFound, DownloadFailed  # noqa: E402
 from wenku.readers import SUPPORTED_SUFFIXES  # noqa: E402
-from wenku_bot.chat import ARGS, command, parse_number, replying, require_admin, served  # noqa: E402
+from wenku_bot.chat import ARGS, parse_number, replying, require_admin, served_command  # noqa: E402
 from wenku_bot.config import Config  # noqa: E402
 from wenku_bot.runtime import get_runtime, now  # noqa: E402
 from wenku_bot.sharing_jobs import (  # noqa: E402
@@ -111,7 +111,7 @@ async def handle_private_file(bot: Bot, event: PrivateMessageEvent) -> None:
             await reply(texts.import_outcome(outcome))
 
 
-import_command = on_message(rule=command("导入") & served, priority=9, block=True)
+import_command = on_message(rule=served_command("导入"), priority=9, block=True)
 
 
 @import_command.handle()
@@ -139,7 +139,7 @@ def _document_number(args: str) -> int:
     return number
 
 
-delete_command = on_message(rule=command("删除") & served, priority=9, block=True)
+delete_command = on_message(rule=served_command("删除"), priority=9, block=True)
 
 
 @delete_command.handle()
@@ -151,7 +151,7 @@ async def handle_delete(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.document_deleted(document))
 
 
-restore_command = on_message(rule=command("恢复") & served, priority=9, block=True)
+restore_command = on_message(rule=served_command("恢复"), priority=9, block=True)
 
 
 @restore_command.handle()
@@ -163,7 +163,7 @@ async def handle_restore(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.document_restored(document))
 
 
-edit_command = on_message(rule=command("改标题", "改分类") & served, priority=9, block=True)
+edit_command = on_message(rule=served_command("改标题", "改分类"), priority=9, block=True)
 
 
 @edit_command.handle()
@@ -183,7 +183,7 @@ async def handle_edit(bot: Bot, event: MessageEvent, state: T_State) -> None:
             await reply(texts.document_recategorized(sharing.recategorize(runtime.store, number, words[1])))
 
 
-push_command = on_message(rule=command("推送") & served, priority=9, block=True)
+push_command = on_message(rule=served_command("推送"), priority=9, block=True)
 
 
 @push_command.handle()
@@ -205,7 +205,7 @@ async def handle_push(bot: Bot, event: MessageEvent, state: T_State) -> None:
 
 # -- subscriptions -------------------------------------------------------------------------------------
 
-subscription_command = on_message(rule=command("订阅", "退订", "我的订阅") & served, priority=10, block=True)
+subscription_command = on_message(rule=served_command("订阅", "退订", "我的订阅"), priority=10, block=True)
 
 
 @subscription_command.handle()

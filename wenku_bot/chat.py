@@ -22,7 +22,7 @@ from wenku.textnorm import scrub_surrogates
 from .outbox import Target
 from .runtime import get_runtime
 
-__all__ = ["ARGS", "command", "served", "served_chat", "require_admin", "target_of", "replying", "chat_kind", "is_free_group"]
+__all__ = ["ARGS", "command", "served_command", "served_chat_command", "served", "served_chat", "require_admin", "target_of", "replying", "chat_kind", "is_free_group"]
 
 ARGS = "wenku_args"
 _SPACE = re.compile(r"\s")
@@ -65,20 +65,6 @@ def _command_text(event: MessageEvent) -> str:
     return scrub_surrogates("".join(parts))
 
 
-def command(*names: str) -> Rule:
-    """Matches a message that invokes one of ``names``; puts the argument text in state[ARGS]."""
-    ordered = tuple(sorted(names, key=len, reverse=True))
-
-    async def _invokes(event: MessageEvent, state: T_State) -> bool:
-        args = _command_args(_command_text(event), ordered)
-        if args is None:
-            return False
-        state[ARGS] = args
-        return True
-
-    return Rule(_invokes)
-
-
 def group_id_of(event) -> int | None:
     """The group an event happened in (a message, an upload, a join), None in private chat."""
     return getattr(event, "group_id", None)
@@ -96,6 +82,40 @@ async def _not_blacklisted(event: MessageEvent) -> bool:
 served_chat = Rule(_served)
 #: As ``served_chat``, and not for blacklisted numbers: they get nothing but help.
 served = Rule(_served, _not_blacklisted)
+
+
+def _command_rule(names: tuple[str, ...], checks: tuple[Callable[[MessageEvent], Awaitable[bool]], ...]) -> Rule:
+    ordered = tuple(sorted(names, key=len, reverse=True))
+
+    async def _invokes(event: MessageEvent, state: T_State) -> bool:
+        args = _command_args(_command_text(event), ordered)
+        if args is None:
+            return False
+        # One checker, the cheap test first: NoneBot runs a rule's checkers all at once,
+        # so "command & served" would look up the sender's role in the database for
+        # every matcher on every message. Here only the matching command does.
+        for check in checks:
+            if not await check(event):
+                return False
+        state[ARGS] = args
+        return True
+
+    return Rule(_invokes)
+
+
+def command(*names: str) -> Rule:
+    """Matches a message that invokes one of ``names``; puts the argument text in state[ARGS]."""
+    return _command_rule(names, ())
+
+
+def served_command(*names: str) -> Rule:
+    """As ``command``, in a served chat and not from a blacklisted number (``served``)."""
+    return _command_rule(names, (_served, _not_blacklisted))
+
+
+def served_chat_command(*names: str) -> Rule:
+    """As ``command``, in a served chat, from anyone (``served_chat``: 帮助 for the blacklisted too)."""
+    return _command_rule(names, (_served,))
 
 
 def require_admin(event: MessageEvent) -> None:
@@ -163,15 +183,20 @@ def _group_event_key(event: Event) -> tuple | None:
     messages itself); the group, the person, the time and the content are QQ's.
     """
     group_id = getattr(event, "group_id", None)
-    if group_id is None or getattr(event, "post_type", None) == "meta_event":
-        return None
+    if not isinstance(group_id, int) or getattr(event, "post_type", None) == "meta_event":
+        return None  # also a malformed event's group_id (a list, say): nothing to compare
     if isinstance(event, MessageEvent):
         detail = tuple((segment.type, str(sorted(segment.data.items()))) for segment in event.original_message)
     elif getattr(event, "file", None) is not None:  # a group upload: the file's id is QQ's
         detail = (getattr(event.file, "id", ""), getattr(event.file, "name", ""))
     else:  # join requests, entries, leaves: who, where, when, and what they said
         detail = (getattr(event, "sub_type", ""), getattr(event, "comment", ""))
-    return (event.get_event_name(), group_id, getattr(event, "user_id", None), getattr(event, "time", None), detail)
+    key = (event.get_event_name(), group_id, getattr(event, "user_id", None), getattr(event, "time", None), detail)
+    try:
+        hash(key)
+    except TypeError:  # odd field types in an event the adapter let through
+        return None
+    return key
 
 
 @event_preprocessor
