@@ -186,7 +186,12 @@ def _group_event_key(event: Event) -> tuple | None:
     if not isinstance(group_id, int) or getattr(event, "post_type", None) == "meta_event":
         return None  # also a malformed event's group_id (a list, say): nothing to compare
     if isinstance(event, MessageEvent):
-        detail = tuple((segment.type, str(sorted(segment.data.items()))) for segment in event.original_message)
+        # Not the whole segment: an image's url carries a per-account key, so the two copies of
+        # one screenshot differ there; its file name (the image's hash) is the same.
+        detail = tuple(
+            (segment.type, str(segment.data.get("text") or segment.data.get("qq") or segment.data.get("file") or ""))
+            for segment in event.original_message
+        )
     elif getattr(event, "file", None) is not None:  # a group upload: the file's id is QQ's
         detail = (getattr(event.file, "id", ""), getattr(event.file, "name", ""))
     else:  # join requests, entries, leaves: who, where, when, and what they said

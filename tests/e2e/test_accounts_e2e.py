@@ -289,3 +289,26 @@ async def test_a_full_text_asked_in_a_group_both_accounts_see_is_delivered_and_c
     with closing(sqlite3.connect(accounts_bot.db_path)) as db:
         rows = db.execute("SELECT user_id, document_id, status FROM deliveries WHERE user_id = ?", [str(member)]).fetchall()
     assert rows == [(str(member), 1, "sent")]
+
+
+async def test_a_report_with_a_screenshot_both_accounts_see_is_filed_once(accounts_bot: BotProcess, accounts) -> None:
+    """Each account's NapCat gives the screenshot its own address (a per-account key in the url);
+    the image's file name, its hash, is what the two copies share."""
+    import sqlite3
+    from contextlib import closing
+
+    from .onebot import text
+
+    first, second = accounts
+    reporter, reseller = next(_users), next(_users)
+    screenshot = {"type": "image", "data": {"file": "5F3A9C.png", "url": "http://127.0.0.1:9/download?rkey=account-a"}}
+    event = first.group_message([text(f"举报 {reseller} 在闲鱼倒卖资料"), screenshot], group_id=FREE_GROUP, user_id=reporter)
+    copy = copy_for(event, ACCOUNT_B)
+    copy["message"] = [copy["message"][0], {"type": "image", "data": {**screenshot["data"], "url": "http://127.0.0.1:9/download?rkey=account-b"}}]
+    await first.send_event(event)
+    await second.send_event(copy)
+    await settle(first, second)
+
+    with closing(sqlite3.connect(accounts_bot.db_path)) as db:
+        rows = db.execute("SELECT reporter, reported FROM reports WHERE reporter = ?", [str(reporter)]).fetchall()
+    assert rows == [(str(reporter), str(reseller))]
