@@ -1048,6 +1048,8 @@ def people_count(count: int) -> str:
 CONSOLE_ACTOR = "网页后台"
 DELIVERY_STATUS = {"sent": "已发送", "partial": "部分发送", "failed": "发送失败", "pending": "发送中"}
 DELIVERY_FORMAT = {"text": "文本", "file": "文件"}
+#: The dashboard's daily charts, in the order shown.
+CHART_TITLES = {"searches": "每日搜索", "fulltexts": "每日全文", "members": "每日新会员"}
 
 
 def console_disabled() -> str:

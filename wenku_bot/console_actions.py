@@ -7,13 +7,12 @@ through the paced outbox.
 
 from __future__ import annotations
 
-import nonebot
 from nonebot.adapters.onebot.v11 import Bot
 
 from wenku.importer import ImportOutcome
 
 from .membership_jobs import remove_from_member_groups
-from .outbox import Target
+from .outbox import Target, connected_bots
 from .runtime import Runtime, now
 from .sharing_jobs import import_bytes
 
@@ -27,8 +26,7 @@ class BotConsoleActions:
         self.runtime = runtime
 
     def _bot(self) -> Bot | None:
-        # get_bots() is a live dict that changes as accounts connect: iterate over a copy.
-        bots = [bot for bot in list(nonebot.get_bots().values()) if isinstance(bot, Bot)]
+        bots = connected_bots()
         return bots[0] if bots else None
 
     def connected(self) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import nonebot
 from nonebot.adapters.onebot.v11 import Bot, GroupRequestEvent
 from nonebot.adapters.onebot.v11.exception import ActionFailed, NetworkError
 from nonebot.log import logger
@@ -18,7 +17,7 @@ from wenku import texts
 from wenku.daily import due_notices, forget_notice, record_notice
 from wenku.members import membership, role_of
 
-from .outbox import REFUSED, Target
+from .outbox import REFUSED, Target, connected_bots
 from .runtime import Runtime
 
 __all__ = ["answer_join_request", "run_daily_job", "process_due_removals", "kick", "remove_from_member_groups"]
@@ -51,10 +50,7 @@ async def answer_join_request(runtime: Runtime, bot: Bot, event: GroupRequestEve
 
 def _bots(bots: Sequence[Bot] | None = None) -> list[Bot]:
     """The accounts to act through: ``bots`` if given (tests), else every connected one."""
-    if bots is not None:
-        return list(bots)
-    # get_bots() is a live dict that changes as accounts connect: iterate over a copy.
-    return [bot for bot in list(nonebot.get_bots().values()) if isinstance(bot, Bot)]
+    return list(bots) if bots is not None else connected_bots()
 
 
 async def kick(runtime: Runtime, group_id: int, user_id: int, bots: Sequence[Bot] | None = None) -> bool:

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from wenku.chunks import QQ_PIECE_LIMIT, split_text
 
-__all__ = ["Target", "Outbox", "text_message", "SENT", "UNCERTAIN", "REFUSED"]
+__all__ = ["Target", "Outbox", "connected_bots", "text_message", "SENT", "UNCERTAIN", "REFUSED"]
 
 #: How a batch of API calls ended: every call answered with success; some call
 #: timed out (the frame left, so QQ may have delivered it); some call surely failed.
@@ -47,6 +47,12 @@ class Target:
 def text_message(text: str) -> Message:
     """A message that shows ``text`` literally, whatever it contains."""
     return Message(MessageSegment.text(text))
+
+
+def connected_bots() -> list[Bot]:
+    """The OneBot V11 accounts connected right now, in the order they connected."""
+    # get_bots() is a live dict that changes as accounts connect: iterate over a copy.
+    return [bot for bot in list(nonebot.get_bots().values()) if isinstance(bot, Bot)]
 
 
 class BotUnavailable(Exception):

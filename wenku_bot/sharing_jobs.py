@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import PurePath
 
 import httpx
-import nonebot
 from nonebot.adapters.onebot.v11 import Bot
 from nonebot.log import logger
 
@@ -22,7 +21,7 @@ from wenku.importer import ImportOutcome, import_document
 from wenku.store import Store, StoredDocument
 from wenku.textnorm import scrub_surrogates
 
-from .outbox import REFUSED, Target
+from .outbox import REFUSED, Target, connected_bots
 from .runtime import Runtime
 
 __all__ = ["announce", "notify_subscribers", "import_bytes", "import_from_url", "push_recommendation", "push_digest"]
@@ -99,7 +98,7 @@ async def import_from_url(runtime: Runtime, self_id: str, url: str, name: str, *
 
 
 def _first_bot() -> Bot | None:
-    bots = [bot for bot in list(nonebot.get_bots().values()) if isinstance(bot, Bot)]
+    bots = connected_bots()
     return bots[0] if bots else None
 
 

@@ -194,18 +194,20 @@ def create_console(
             return origin is None  # no header: a non-browser client; "null": an opaque origin
         return urlsplit(origin).netloc == request.headers.get("host", "")
 
-    def require_length(request: Request, limit: int) -> None:
+    def require_length(request: Request, limit: int, too_large: str | None = None) -> None:
         """Refuse a body before reading it: without a declared length, or longer than ``limit``."""
         length = request.headers.get("content-length")
         if length is None or not length.isdigit():
             raise Refused(411, texts.console_upload_needs_length())
         if int(length) > limit:
-            raise Refused(413, texts.console_request_too_large())
+            raise Refused(413, too_large or texts.console_request_too_large())
 
-    async def checked_form(request: Request, limit: int = MAX_FORM_BYTES) -> tuple[Session, dict]:
+    async def checked_form(
+        request: Request, limit: int = MAX_FORM_BYTES, too_large: str | None = None
+    ) -> tuple[Session, dict]:
         """The session and the form of a POST, or a refusal: no form changes anything without both checks."""
-        session = current_session(request)
-        require_length(request, limit)
+        session = current_session(request)  # before reading a byte of the body
+        require_length(request, limit, too_large)
         form = await request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=50)
         token = form.get("csrf")
         if not same_origin(request) or not isinstance(token, str) or not session.check_csrf(token):
@@ -320,7 +322,7 @@ def create_console(
         offset = int(today.utcoffset().total_seconds() // 60)
         charts = [
             bar_chart(key, title, daily_series(store.daily_counts(key, since, offset), today))
-            for key, title in (("searches", "每日搜索"), ("fulltexts", "每日全文"), ("members", "每日新会员"))
+            for key, title in texts.CHART_TITLES.items()
         ]
         return page(
             request, "dashboard.html", session=session,
@@ -372,15 +374,10 @@ def create_console(
     @app.post("/documents/upload")
     async def upload(request: Request) -> Response:
         limit = settings.max_upload_mb * 1024 * 1024
-        current_session(request)  # before reading a byte of the body
         try:
-            require_length(request, limit * MAX_FILES_PER_UPLOAD + MAX_FORM_BYTES)
-        except Refused as refusal:
-            if refusal.status == 413:
-                raise Refused(413, texts.console_upload_too_large(settings.max_upload_mb)) from None
-            raise
-        try:
-            session, form = await checked_form(request, limit * MAX_FILES_PER_UPLOAD + MAX_FORM_BYTES)
+            session, form = await checked_form(
+                request, limit * MAX_FILES_PER_UPLOAD + MAX_FORM_BYTES, texts.console_upload_too_large(settings.max_upload_mb)
+            )
         except HTTPException as problem:
             # Starlette's multipart parser stops at max_files; say so rather than "bad request".
             if problem.status_code == 400 and str(problem.detail).startswith("Too many files"):
