@@ -2,7 +2,6 @@
 
 import asyncio
 
-import httpx
 from nonebot import on_message
 from nonebot.adapters.onebot.v11 import Bot, MessageEvent
 from nonebot.plugin import PluginMetadata
@@ -10,6 +9,7 @@ from nonebot.typing import T_State
 
 from wenku import reports, texts
 from wenku.backup import backups, make_backup
+from wenku.downloads import download_client
 from wenku.durations import parse_duration
 from wenku.errors import BadQQ
 from wenku.members import parse_qq
@@ -68,7 +68,7 @@ async def handle_report(bot: Bot, event: MessageEvent, state: T_State) -> None:
         await reply(texts.report_filed(report_id))
         urls = [segment.data.get("url") or segment.data.get("file", "") for segment in event.message if segment.type == "image"]
         folder = runtime.data_dir / "evidence"
-        async with httpx.AsyncClient() as client:
+        async with download_client() as client:
             evidence = [
                 await reports.fetch_evidence(client, url, folder, f"report{report_id}_{index}")
                 for index, url in enumerate(urls[:MAX_EVIDENCE_IMAGES], 1)
