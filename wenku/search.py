@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from .errors import EmptyQuery, QueryTooLong
 from .store import Store, StoredDocument
-from .textnorm import normalize, query_terms, term_match_expression
+from .textnorm import folded_occurrences, query_terms, term_match_expression
 
 __all__ = [
     "MAX_TERMS",
@@ -42,6 +42,7 @@ MAX_TERM_LENGTH = 30
 RANK_WINDOW = 2000
 PAGE_SIZE = 5
 SNIPPET_WIDTH = 80
+SNIPPET_HITS = 50  # occurrences of each word considered when choosing the window
 
 
 def match_expression(terms: list[str], *, column: str | None = None) -> str:
@@ -128,15 +129,6 @@ def result_page(store: Store, ranking: Ranking, page: int, page_size: int = PAGE
     return ResultPage(ranking=ranking, page=page, pages=pages, hits=hits)
 
 
-def _occurrences(normalized: str, term: str, limit: int = 50) -> list[int]:
-    found = []
-    start = normalized.find(term)
-    while start != -1 and len(found) < limit:
-        found.append(start)
-        start = normalized.find(term, start + 1)
-    return found
-
-
 _WHITESPACE = re.compile(r"\s+")
 _CLAUSE_END = re.compile(r"[。！？；，、：\n]")
 
@@ -149,8 +141,7 @@ def snippet(text: str, terms: list[str], width: int = SNIPPET_WIDTH) -> str:
     """
     from .texts import marked_hit  # here, not at the top: wenku.texts imports this module
 
-    normalized = normalize(text)
-    spans = [(start, start + len(term), term) for term in terms for start in _occurrences(normalized, term)]
+    spans = [(start, start + len(term), term) for term in terms for start in folded_occurrences(text, term, SNIPPET_HITS)]
     if not spans:
         start = 0
     else:

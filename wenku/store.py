@@ -14,6 +14,7 @@ the size of the tokens' positions instead of a second copy of every text.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import sqlite3
@@ -270,7 +271,9 @@ class StoredDocument:
         )
 
 
+@functools.lru_cache(maxsize=1)
 def tokenizer_fingerprint() -> str:
+    # Cached: every Store.open checks it, and an upload opens a store for its import.
     table = sorted(_fold_table().items())
     digest = hashlib.sha256(json.dumps(table).encode()).hexdigest()[:16]
     return f"{TOKENIZER_VERSION}:{digest}"

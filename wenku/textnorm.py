@@ -20,6 +20,7 @@ from importlib import resources
 
 __all__ = [
     "normalize",
+    "folded_occurrences",
     "scrub_surrogates",
     "drop_invisible",
     "word_runs",
@@ -67,6 +68,50 @@ def _fold_table() -> dict[int, int]:
 def normalize(text: str) -> str:
     """Fold width, script and case; the result has exactly ``len(text)`` characters."""
     return text.translate(_fold_table())
+
+
+@lru_cache(maxsize=1)
+def _unfolded() -> dict[str, str]:
+    """For each character, every character that normalize() turns into it (itself included if kept)."""
+    table = _fold_table()
+    sources: dict[str, set[str]] = {}
+    for source, target in table.items():
+        sources.setdefault(chr(target), set()).add(chr(source))
+    for target, found in sources.items():
+        if ord(target) not in table:
+            found.add(target)
+    return {target: "".join(sorted(found)) for target, found in sources.items()}
+
+
+@lru_cache(maxsize=4096)
+def _unfolded_pattern(term: str) -> re.Pattern[str]:
+    unfolded, table = _unfolded(), _fold_table()
+    parts = []
+    for char in term:
+        options = unfolded.get(char, "" if ord(char) in table else char)
+        if len(options) == 1:
+            parts.append(re.escape(options))
+        else:
+            # No option at all: nothing normalizes to this character, so the term never matches.
+            parts.append("[" + "".join(map(re.escape, options)) + "]" if options else "(?!)")
+    return re.compile("".join(parts))
+
+
+def folded_occurrences(text: str, term: str, limit: int) -> list[int]:
+    """Where ``normalize(text)`` contains ``term``, overlaps included; at most ``limit`` positions.
+
+    The same as searching the normalized text, without normalizing it: for a
+    whole document that costs several times more than a regular expression
+    of the characters that fold into the term's.
+    """
+    pattern, found = _unfolded_pattern(term), []
+    # One search at a time from the last start + 1, so overlaps (巴巴 in 巴巴巴) are found;
+    # a lookahead would find them too, but it stops the regex engine's fast scan for a prefix.
+    match = pattern.search(text)
+    while match is not None and len(found) < limit:
+        found.append(match.start())
+        match = pattern.search(text, match.start() + 1)
+    return found
 
 
 # Letters and digits of any script (Python's \w without the underscore); the
