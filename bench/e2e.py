@@ -36,11 +36,11 @@ resident memory is read at each stage and at the end.
 
 Why uploads and not ``wenku import`` in another process: an upload goes
 through the bot itself (the notice, get_group_file_url, the download, the
-import in a worker thread of the bot with its own SQLite connection), so the
-import competes with the searches for the bot's event loop, its GIL and the
-database's write lock (each search logs itself with an INSERT), which is
-what happens when an admin drops a folder into a group. A separate process
-would share only the write lock.
+hand-over to the bot's import worker process, the reply, the subscribers'
+notices), so the import competes with the searches for the bot's event loop,
+the machine's two cores and the database's write lock (each search logs
+itself with an INSERT), which is what happens when an admin drops a folder
+into a group. The memory figures give the bot and its import worker apart.
 
 Human-readable lines come first; the last line is one JSON object.
 """
@@ -317,9 +317,35 @@ class Server:
 
         The process is Python itself (started as ``python bot.py``, no ``uv run`` in between).
         """
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = {key: int(value.split()[0]) for key, value in re.findall(r"^(VmRSS|VmHWM):\s+(.+)$", status, re.M)}
-        return {"rss_mib": round(kib["VmRSS"] / 1024, 1), "peak_rss_mib": round(kib["VmHWM"] / 1024, 1)}
+        kib = _memory_kib(self.process.pid)
+        # The bot's import worker (python -m wenku.import_worker) is a process of its own.
+        workers = [_memory_kib(pid) for pid in _children(self.process.pid)]
+        return {
+            "rss_mib": round(kib["VmRSS"] / 1024, 1),
+            "peak_rss_mib": round(kib["VmHWM"] / 1024, 1),
+            "children_rss_mib": round(sum(worker["VmRSS"] for worker in workers) / 1024, 1),
+            "children_peak_rss_mib": round(sum(worker["VmHWM"] for worker in workers) / 1024, 1),
+        }
+
+
+def _memory_kib(pid: int) -> dict[str, int]:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:  # it ended meanwhile
+        return {"VmRSS": 0, "VmHWM": 0}
+    return {key: int(value.split()[0]) for key, value in re.findall(r"^(VmRSS|VmHWM):\s+(.+)$", status, re.M)}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if re.search(r"^PPid:\s+(\d+)$", (entry / "status").read_text(), re.M).group(1) == str(pid):
+                    found.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, AttributeError):
+                continue
+    return found
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -671,7 +697,8 @@ async def run(args: argparse.Namespace, scratch: Path) -> dict:
                 )
                 say(
                     f"           memory {result['memory_mib']} MiB, at the end {result['rss_mib']} MiB"
-                    f" (peak {result['peak_rss_mib']}); log: {result['log']['error_lines']} errors,"
+                    f" (peak {result['peak_rss_mib']}), import worker {result['children_rss_mib']} MiB"
+                    f" (peak {result['children_peak_rss_mib']}); log: {result['log']['error_lines']} errors,"
                     f" {result['log']['database_locked']} 'database is locked'"
                 )
 
@@ -718,6 +745,8 @@ async def run(args: argparse.Namespace, scratch: Path) -> dict:
         "database_locked": bot_log["database_locked"] + pacing["log"]["database_locked"],
         "rss_mib": bot["rss_mib"],
         "peak_rss_mib": bot["peak_rss_mib"],
+        "worker_rss_mib": bot["children_rss_mib"],
+        "worker_peak_rss_mib": bot["children_peak_rss_mib"],
         "import": bot["import"],
         "pacing": pacing,
         "bot": bot,

@@ -10,7 +10,8 @@ from nonebot.typing import T_State
 
 from wenku import texts
 from wenku.errors import DocumentNotFound
-from wenku.search import result_page, search, suggestions
+from wenku.search import Ranking, ResultPage, result_page, search, suggestions
+from wenku.store import Store
 from wenku_bot.chat import ARGS, group_id_of, is_free_group, parse_number, replying, served_chat_command, served_command
 from wenku_bot.config import Config
 from wenku_bot.runtime import get_runtime, now
@@ -35,6 +36,15 @@ def _session_key(bot: Bot, event: MessageEvent) -> tuple:
     return (None if group_id else bot.self_id, group_id, event.user_id)
 
 
+def _first_answer(store: Store, query: str) -> tuple[Ranking, ResultPage | None, tuple | None]:
+    """The search, then its first page or, without hits, what no_results suggests instead."""
+    ranking = search(store, query)
+    if not ranking.total:
+        titles, per_term = suggestions(store, list(ranking.terms))
+        return ranking, None, (titles, per_term, store.category_counts())
+    return ranking, result_page(store, ranking, 1), None
+
+
 search_command = on_message(rule=served_command("搜索", "搜", "找", "search"), priority=10, block=True)
 
 
@@ -42,7 +52,7 @@ search_command = on_message(rule=served_command("搜索", "搜", "找", "search"
 async def handle_search(bot: Bot, event: MessageEvent, state: T_State) -> None:
     runtime = get_runtime()
     async with replying(bot, event) as reply:
-        ranking = search(runtime.store, state[ARGS])
+        ranking, page, no_results = await runtime.readers.run(_first_answer, state[ARGS])
         try:
             runtime.store.log_search(
                 now=now(),
@@ -59,11 +69,9 @@ async def handle_search(bot: Bot, event: MessageEvent, state: T_State) -> None:
         if not ranking.total:
             # 下一页 after a search without hits must not page an older search.
             runtime.sessions.forget(_session_key(bot, event))
-            titles, per_term = suggestions(runtime.store, list(ranking.terms))
-            await reply(texts.no_results(ranking.terms, titles, per_term, runtime.store.category_counts()))
+            await reply(texts.no_results(ranking.terms, *no_results))
             return
         runtime.sessions.remember(_session_key(bot, event), ranking, 1, now())
-        page = result_page(runtime.store, ranking, 1)
         await reply(texts.search_results(page, free_group=is_free_group(event), contact=runtime.config.wenku_contact))
 
 
@@ -80,7 +88,7 @@ async def handle_page(bot: Bot, event: MessageEvent) -> None:
             await reply(texts.no_search_to_page())
             return
         ranking, current = remembered
-        page = result_page(runtime.store, ranking, current + (1 if forward else -1))
+        page = await runtime.readers.run(result_page, ranking, current + (1 if forward else -1))
         if page.page == current:
             await reply(texts.no_more_pages(forward))
             return

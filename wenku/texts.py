@@ -975,6 +975,18 @@ def import_crashed(error_name: str) -> str:
     return f"内部错误：{error_name}"
 
 
+def import_took_too_long(seconds: float) -> str:
+    return f"处理超过 {seconds:.0f} 秒仍未完成，已停止；文件可能过大或结构异常，请转成纯文本后再发"
+
+
+def import_needs_too_much_memory() -> str:
+    return "处理这个文件需要的内存超过上限，已停止；文件可能结构异常（例如压缩炸弹），请转成纯文本后再发"
+
+
+def import_worker_died() -> str:
+    return "导入进程意外退出，本文件没有导入；可以重新发送"
+
+
 # -- words the core writes into records and names ------------------------------------------------------
 #
 # Stored in the database or put on files, then shown by the replies above

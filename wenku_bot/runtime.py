@@ -17,12 +17,14 @@ from nonebot import get_driver, get_plugin_config
 from nonebot.log import logger
 
 from wenku import members
+from wenku.import_worker import ImportWorker, ThreadImports
 from wenku.importer import ImportRules, import_document
 from wenku.search import SearchSessions
 from wenku.store import Store
 
 from .config import Config
 from .outbox import Outbox
+from .readers import Readers
 
 __all__ = ["Runtime", "get_runtime", "now"]
 
@@ -40,8 +42,18 @@ class Runtime:
     sessions: SearchSessions
     rules: ImportRules
     superusers: frozenset[str]
+    #: Where searches run; by default on ``store`` itself, in the caller's thread.
+    readers: Readers | None = None
+    #: Where files sent in chat are imported; by default in a thread, through a connection of its own.
+    imports: ImportWorker | ThreadImports | None = None
     #: Running announcement tasks; kept so they are not garbage-collected mid-send.
     background: set = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.readers is None:
+            self.readers = Readers.inline(self.store)
+        if self.imports is None:
+            self.imports = ThreadImports(self.database_path, self.rules)
 
     def spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -123,6 +135,8 @@ def start() -> Runtime:
         sessions=SearchSessions(),
         rules=rules,
         superusers=frozenset(get_driver().config.superusers),
+        readers=Readers.pool(database),
+        imports=ImportWorker(database, rules),
     )
     logger.info(f"wenku library at {database}: {store.document_count()} documents")
     _settle_garbage_collector()
@@ -142,9 +156,11 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-def stop() -> None:
+async def stop() -> None:
     global _runtime
     if _runtime is not None:
+        await _runtime.imports.close()
+        _runtime.readers.close()
         _runtime.store.close()
         _runtime = None
 

@@ -11,14 +11,13 @@ import asyncio
 from datetime import datetime
 from pathlib import PurePath
 
-import httpx
 from nonebot.adapters.onebot.v11 import Bot
 from nonebot.log import logger
 
 from wenku import sharing, texts
-from wenku.downloads import fetch_bytes
-from wenku.importer import ImportOutcome, import_document
-from wenku.store import Store, StoredDocument
+from wenku.downloads import download_client, fetch_bytes
+from wenku.importer import ImportOutcome
+from wenku.store import StoredDocument
 from wenku.textnorm import scrub_surrogates
 
 from .outbox import REFUSED, Target, connected_bots
@@ -57,15 +56,6 @@ async def notify_subscribers(runtime: Runtime, self_id: str, document: StoredDoc
     return sent
 
 
-def _import_in_thread(database, name: str, data: bytes, now: datetime, rules) -> ImportOutcome:
-    # Its own connection in a worker thread: parsing a large .docx or .pdf must not stall the chat.
-    store = Store.open(database)
-    try:
-        return import_document(store, name, data, now=now, rules=rules)
-    finally:
-        store.close()
-
-
 async def import_bytes(
     runtime: Runtime, self_id: str | None, name: str, data: bytes, *, actor: str, now: datetime
 ) -> ImportOutcome:
@@ -78,7 +68,7 @@ async def import_bytes(
     limit = runtime.config.wenku_max_upload_mb * 1024 * 1024
     if len(data) > limit:  # bytes that came without a download (NapCat's base64), checked here for every path
         return ImportOutcome(name=name, status="failed", reason=texts.file_too_large(runtime.config.wenku_max_upload_mb))
-    outcome = await asyncio.to_thread(_import_in_thread, runtime.database_path, name, data, now, runtime.rules)
+    outcome = await runtime.imports.run(name, data, now)
     if outcome.imported and self_id is None:
         logger.warning(f"#{outcome.document_id} imported with no QQ account connected: not announced")
     elif outcome.imported:
@@ -92,7 +82,7 @@ async def import_bytes(
 
 async def import_from_url(runtime: Runtime, self_id: str, url: str, name: str, *, actor: str, now: datetime) -> ImportOutcome:
     limit = runtime.config.wenku_max_upload_mb * 1024 * 1024
-    async with httpx.AsyncClient() as client:
+    async with download_client() as client:
         data = await fetch_bytes(client, url, name, max_bytes=limit)
     return await import_bytes(runtime, self_id, name, data, actor=actor, now=now)
 

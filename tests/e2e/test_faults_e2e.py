@@ -572,26 +572,33 @@ async def test_a_drop_with_a_forward_in_flight_loses_nothing_and_does_not_hang(s
 
 # -- the database is full during an import -------------------------------------------------------------
 
-#: Loaded by every Python process started with its folder on PYTHONPATH (the bot here). SQLite's page limit
-#: belongs to a connection, so each new connection gets it from a file: "full" means the database may not
-#: grow past the size it has when the connection opens, as on a full disk; an empty file means no limit.
-#: The bot opens a new connection for each import, so the test fills and frees the "disk" between uploads.
+#: Loaded by every Python process started with its folder on PYTHONPATH (the bot and its import worker here).
+#: SQLite's page limit belongs to a connection, so every connection sets it again before each statement from
+#: a file: "full" means the database may not grow past the size it has then, as on a full disk; an empty file
+#: means no limit. So connections kept open (the import worker's, the bot's) see the disk fill and free again.
 SQLITE_FULL_HOOK = '''
 import os
 import sqlite3
 
 _connect = sqlite3.connect
+_NO_LIMIT = 1073741823  # SQLite's largest page count
 
 
-def _connect_with_page_limit(*args, **kwargs):
-    connection = _connect(*args, **kwargs)
-    with open(os.environ["E2E_SQLITE_FULL_FILE"], encoding="utf-8") as state:
-        if state.read().strip() == "full":
-            connection.execute("PRAGMA max_page_count = 1")  # SQLite raises it to the current size
-    return connection
+class _ConnectionOnAFillableDisk(sqlite3.Connection):
+    def execute(self, sql, *args, **kwargs):
+        with open(os.environ["E2E_SQLITE_FULL_FILE"], encoding="utf-8") as state:
+            full = state.read().strip() == "full"
+        # 1 is raised by SQLite to the current size: no new page.
+        super().execute(f"PRAGMA max_page_count = {1 if full else _NO_LIMIT}")
+        return super().execute(sql, *args, **kwargs)
 
 
-sqlite3.connect = _connect_with_page_limit
+def _connect_on_a_fillable_disk(*args, **kwargs):
+    kwargs.setdefault("factory", _ConnectionOnAFillableDisk)
+    return _connect(*args, **kwargs)
+
+
+sqlite3.connect = _connect_on_a_fillable_disk
 '''
 
 BIG_TITLE = "在全区作风建设大会上的讲话"

@@ -45,7 +45,7 @@ from plugin_support import (
 from wenku import members, sharing, texts
 from wenku.durations import parse_duration
 from wenku.importer import ImportOutcome, ImportRules, import_document
-from wenku.search import SearchSessions, search
+from wenku.search import SearchSessions, result_page, search
 from wenku.sharing import Notice
 from wenku.store import Store, StoredDocument
 from wenku_bot.config import Config
@@ -152,9 +152,11 @@ def open_library(monkeypatch: pytest.MonkeyPatch, path, **config) -> Library:
     """A runtime around the test library in a database file, installed as the one the plugins see.
 
     As tests/plugins/conftest.py's install_runtime, with a file instead of memory: a chat
-    import writes through its own connection in a worker thread, as in the bot.
+    import writes through its own connection in a worker thread, and searches read
+    through connections of their own in others, as in the bot.
     """
     import wenku_bot.runtime
+    from wenku_bot.readers import Readers
     from wenku_bot.runtime import Runtime
 
     bots: dict = {}
@@ -165,6 +167,7 @@ def open_library(monkeypatch: pytest.MonkeyPatch, path, **config) -> Library:
         sessions=SearchSessions(),
         rules=ImportRules(),
         superusers=frozenset({str(SUPERUSER)}),
+        readers=Readers.pool(path),
     )
     monkeypatch.setattr(wenku_bot.runtime, "_runtime", runtime)
     return Library(runtime=runtime, bots=bots)
@@ -174,6 +177,7 @@ def open_library(monkeypatch: pytest.MonkeyPatch, path, **config) -> Library:
 def shared(wenku_sharing_plugin, monkeypatch: pytest.MonkeyPatch, tmp_path):
     library = open_library(monkeypatch, tmp_path / "data" / "wenku.db")
     yield library
+    library.runtime.readers.close()
     library.store.close()
 
 
@@ -318,6 +322,19 @@ async def test_admin_commands_are_refused_to_visitors_and_members(
 
 
 # -- 导入 URL -----------------------------------------------------------------------------------------------
+
+
+async def test_a_search_in_chat_finds_an_import_at_once(app: App, shared, files: Files):
+    # Searches read through connections of their own, in worker threads; what the import just
+    # committed through another connection must already be there.
+    files.routes["/fangxun.txt"] = (200, SPEECH)
+    outcome, _ = dry_run("fangxun.txt", SPEECH)
+    await exchange(app, shared, private(ADMIN), (f"导入 {files.url('/fangxun.txt')}", texts.import_outcome(outcome)), user_id=ADMIN)
+    found = texts.search_results(
+        result_page(shared.store, search(shared.store, "巡堤查险"), 1), free_group=False, contact=shared.runtime.config.wenku_contact
+    )
+    assert found.startswith("「巡堤查险」共找到 1 篇") and "#8" in found
+    await exchange(app, shared, private(ADMIN), ("搜索 巡堤查险", found), user_id=ADMIN)
 
 
 @pytest.mark.parametrize("chat", [private(ADMIN), MEMBER, FREE], ids=str)
@@ -650,6 +667,7 @@ async def test_push_on_import(app: App, wenku_sharing_plugin, monkeypatch, tmp_p
             expect_private(ctx, ADMIN, f"跳过 fangxun.txt：与 #8 {SPEECH_TITLE} 完全相同")
         assert push_rows(library.store) == [("announce", NEW_NUMBER, "2024-05-06T04:00:00+00:00", str(ADMIN))]
     finally:
+        library.runtime.readers.close()
         library.store.close()
 
 
