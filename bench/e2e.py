@@ -295,6 +295,26 @@ class FileServer:
 # -- the processes under test ---------------------------------------------------------------
 
 
+def _memory_kib(pid: int) -> dict[str, int]:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:  # it ended meanwhile
+        return {"VmRSS": 0, "VmHWM": 0}
+    return {key: int(value.split()[0]) for key, value in re.findall(r"^(VmRSS|VmHWM):\s+(.+)$", status, re.M)}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if re.search(r"^PPid:\s+(\d+)$", (entry / "status").read_text(), re.M).group(1) == str(pid):
+                    found.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, AttributeError):
+                continue
+    return found
+
+
 @dataclass
 class Server:
     """bot.py or echo_bot.py running on a loopback port, with its log."""
@@ -327,25 +347,6 @@ class Server:
             "children_peak_rss_mib": round(sum(worker["VmHWM"] for worker in workers) / 1024, 1),
         }
 
-
-def _memory_kib(pid: int) -> dict[str, int]:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:  # it ended meanwhile
-        return {"VmRSS": 0, "VmHWM": 0}
-    return {key: int(value.split()[0]) for key, value in re.findall(r"^(VmRSS|VmHWM):\s+(.+)$", status, re.M)}
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if re.search(r"^PPid:\s+(\d+)$", (entry / "status").read_text(), re.M).group(1) == str(pid):
-                    found.append(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError, AttributeError):
-                continue
-    return found
 
     def stop(self) -> None:
         if self.process.poll() is None:
