@@ -21,6 +21,11 @@ SUPPORTED_SUFFIXES = (".txt", ".docx", ".md", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 #: A .docx is a zip: refuse one that would inflate past this (a zip bomb).
 MAX_DOCX_INFLATED = 50 * 1024 * 1024
+#: Tags in word/document.xml. python-docx builds objects for every element: 8 million
+#: empty paragraphs (48 MB, inside the limit above, a 107 KB file) took 75 s and 2.7 GB.
+#: A real document spends a hundred bytes or more per tag: a million would be 100 MB of
+#: markup, twice the inflation limit. At the limit, the reader needs ~5 s and ~200 MB.
+MAX_DOCX_TAGS = 1_000_000
 
 
 def _cjk_ratio(text: str) -> float:
@@ -72,6 +77,8 @@ def _read_docx(name: str, data: bytes) -> str:
             # testzip inflates each part in small chunks and catches the lie first.
             if archive.testzip() is not None:
                 raise UnreadableFile(name, texts.not_a_docx_file())
+            if archive.read("word/document.xml").count(b"<") > MAX_DOCX_TAGS:
+                raise UnreadableFile(name, texts.docx_too_many_elements())
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
         raise UnreadableFile(name, texts.not_a_docx_file()) from None
     import docx

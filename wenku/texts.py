@@ -879,6 +879,10 @@ def docx_inflates_too_much() -> str:
     return "文件解压后过大，疑似压缩炸弹"
 
 
+def docx_too_many_elements() -> str:
+    return "文档结构异常（元素数量过多），疑似恶意构造；请转成纯文本后再发"
+
+
 def not_a_word_document() -> str:
     return "不是有效的 Word 文档"
 

@@ -35,7 +35,7 @@ from wenku import texts
 from wenku.downloads import DownloadFailed, fetch_bytes
 from wenku.errors import UnreadableFile
 from wenku.importer import import_document
-from wenku.readers import MAX_DOCX_INFLATED, read_text
+from wenku.readers import MAX_DOCX_INFLATED, MAX_DOCX_TAGS, read_text
 
 from .conftest import NOW
 
@@ -170,6 +170,30 @@ def test_a_docx_whose_directory_understates_a_bomb_is_refused_in_bounded_memory(
     reason, peak = refusal("说小了.docx", bomb)  # refused today too, as 无法解析：BadZipFile, but only after the 256 MiB
 
     assert peak < MEMORY_BOUND, reason
+
+
+def _with_empty_paragraphs(count: int) -> bytes:
+    parts = dict(docx_parts())  # a copy: docx_parts is cached
+    parts["word/document.xml"] = parts["word/document.xml"].replace(b"</w:body>", b"<w:p/>" * count + b"</w:body>")
+    return docx_with(parts)
+
+
+def test_a_docx_of_millions_of_empty_paragraphs_is_refused_before_it_is_parsed(store):
+    # Small when zipped and inside the inflation limit, yet python-docx would spend about
+    # 10 s and 400 MB on it; the tags are counted in the markup (6 MB) instead.
+    bomb = _with_empty_paragraphs(MAX_DOCX_TAGS)
+    assert len(bomb) < 200 * 1024
+
+    reason, peak = refusal("空段落.docx", bomb)
+
+    assert reason == texts.docx_too_many_elements()
+    assert peak < MEMORY_BOUND
+    outcome = import_document(store, "空段落.docx", bomb, now=NOW)
+    assert (outcome.status, outcome.reason, store.document_count()) == ("failed", texts.docx_too_many_elements(), 0)
+
+
+def test_a_docx_with_many_paragraphs_below_the_tag_limit_is_read():
+    assert read_text("长.docx", _with_empty_paragraphs(100_000)).startswith(SPEECH)
 
 
 # -- malformed .docx -------------------------------------------------------------------------------------
