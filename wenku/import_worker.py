@@ -38,6 +38,8 @@ __all__ = ["ImportWorker", "ThreadImports", "IMPORT_TIMEOUT", "WORKER_MEMORY_LIM
 
 #: Seconds one file may take before its worker is killed (a 20 MB .docx takes a few).
 IMPORT_TIMEOUT = 300.0
+#: Seconds the bot waits at shutdown for the file in hand before it kills the worker.
+CLOSE_WAIT = 10.0
 #: The worker's address space: far more than a 20 MB file needs, far less than the machine has.
 WORKER_MEMORY_LIMIT = 3 * 1024**3
 
@@ -139,19 +141,23 @@ class ImportWorker:
         if process is not None:
             await process.wait()
 
-    async def close(self) -> None:
-        """Let the worker finish the file it has, then end it (its stdin closes)."""
-        async with self._lock:
-            process, self._process = self._process, None
-            if process is None or process.returncode is not None:
-                return
-            process.stdin.close()
-            try:
-                async with asyncio.timeout(self.timeout):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
+    async def close(self, wait: float = CLOSE_WAIT) -> None:
+        """End the worker: its stdin closes, and it is killed if it is still busy after ``wait`` seconds.
+
+        Not behind the lock: at shutdown nobody waits out a long file. A file
+        cut short is rolled back whole and gets a failed outcome.
+        """
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.stdin.close()
+        try:
+            async with asyncio.timeout(wait):
                 await process.wait()
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
 
 
 class ThreadImports:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 
@@ -108,6 +109,20 @@ async def test_close_ends_the_worker(worker):
     assert worker.pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+async def test_close_does_not_wait_out_a_long_file(worker, database):
+    await worker.run("union.txt", UNION, NOW)
+    pid = worker.pid
+    long_file = ("在全市工会工作会议上的讲话\n" + "各级工会组织认真落实职工维权机制，帮助职工追回欠薪。\n" * 100_000).encode()
+    in_hand = asyncio.create_task(worker.run("long.txt", long_file, NOW))
+    await asyncio.sleep(0.3)  # the worker has it (it takes seconds)
+    await worker.close(wait=0.1)
+    outcome = await in_hand
+    assert (outcome.status, outcome.reason) == ("failed", texts.import_worker_died())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert _rows(database) == [(1, UNION_TITLE, "union.txt")]  # the long file rolled back whole
 
 
 async def test_thread_imports_give_the_same_outcomes(database):
