@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import os
 import pickle
 import signal
 import struct
@@ -77,8 +78,10 @@ class ImportWorker:
         *,
         timeout: float = IMPORT_TIMEOUT,
         memory_limit: int | None = WORKER_MEMORY_LIMIT,
+        command: tuple[str, ...] = (sys.executable, "-m", "wenku.import_worker"),
     ):
         self.database = database
+        self.command = command
         self.rules = rules
         self.timeout = timeout
         self.memory_limit = memory_limit
@@ -104,7 +107,7 @@ class ImportWorker:
             except TimeoutError:
                 await self._kill()
                 return ImportOutcome(name=name, status="failed", reason=texts.import_took_too_long(self.timeout))
-            except (asyncio.IncompleteReadError, ConnectionError):
+            except (asyncio.IncompleteReadError, OSError):  # it died, or could not even start
                 await self._kill()
                 return ImportOutcome(name=name, status="failed", reason=texts.import_worker_died())
             except asyncio.CancelledError:
@@ -118,9 +121,7 @@ class ImportWorker:
     async def _running(self) -> asyncio.subprocess.Process:
         if self._process is None or self._process.returncode is not None:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "wenku.import_worker",
+                *self.command,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 limit=2**20,
@@ -205,8 +206,10 @@ def _limit_memory(limit: int | None) -> None:
 def main() -> int:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the bot's terminal: the bot ends the worker itself
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but replies on the pipe, whatever a library prints
+    # Nothing but replies on the pipe, whatever Python or a C library prints: the replies get
+    # a descriptor of their own, and descriptor 1 (print, C's stdout) becomes the bot's stderr.
+    requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     setup = _read_frame(requests)
     if setup is None:
         return 0

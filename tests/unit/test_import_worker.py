@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 
 import pytest
 
@@ -100,6 +101,39 @@ async def test_a_file_that_needs_too_much_memory_fails_alone(database):
         assert (await worker.run("union.txt", UNION, NOW)).status == "imported"
     finally:
         await worker.close()
+
+
+async def test_a_worker_that_cannot_start_fails_the_file_with_a_reason(database, tmp_path):
+    worker = ImportWorker(database, ImportRules(), command=(str(tmp_path / "no-such-python"), "-m", "wenku.import_worker"))
+    outcome = await worker.run("union.txt", UNION, NOW)
+    assert (outcome.status, outcome.reason) == ("failed", texts.import_worker_died())
+    assert _rows(database) == []
+    await worker.close()
+
+
+#: A worker whose import prints to stdout, from Python and at the descriptor as C code would.
+NOISY_WORKER = """
+import os, sys
+import wenku.import_worker as worker
+real_import = worker.import_document
+def noisy_import(*args, **kwargs):
+    print("noise from Python", flush=True)
+    os.write(1, b"noise from C")
+    return real_import(*args, **kwargs)
+worker.import_document = noisy_import
+sys.exit(worker.main())
+"""
+
+
+async def test_what_an_import_prints_never_reaches_the_replies(database):
+    # Noise in the pipe would make a reply unreadable: the wait would end only at the timeout.
+    worker = ImportWorker(database, ImportRules(), timeout=30, command=(sys.executable, "-c", NOISY_WORKER))
+    try:
+        assert (await worker.run("union.txt", UNION, NOW)).status == "imported"
+        assert (await worker.run("rural.txt", RURAL, NOW)).status == "imported"
+    finally:
+        await worker.close()
+    assert _rows(database) == [(1, UNION_TITLE, "union.txt"), (2, RURAL_TITLE, "rural.txt")]
 
 
 async def test_close_ends_the_worker(worker):
