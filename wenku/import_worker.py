@@ -189,6 +189,8 @@ class ThreadImports:
 def _die_with_parent() -> None:
     # Linux: SIGKILL when the bot dies, even by SIGKILL. The file being imported is
     # one transaction, so it is rolled back and the file can be sent again.
+    if not sys.platform.startswith("linux"):
+        return
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
