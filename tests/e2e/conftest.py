@@ -20,6 +20,7 @@ When a test fails, the log of every bot that ran during it is attached to the re
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -34,6 +35,7 @@ from typing import Any
 
 import pytest
 from dotenv import dotenv_values
+from websockets.exceptions import InvalidStatus
 
 from .onebot import FakeOneBot, assert_text_only
 
@@ -146,6 +148,19 @@ class BotProcess:
         """An unconnected fake OneBot for this bot; the right token unless ``access_token=`` is given."""
         options.setdefault("access_token", self.access_token)
         return FakeOneBot(self.ws_url, self_id=self_id, **options)
+
+    async def connect_again(self, timeout: float = 10.0, self_id: int = SELF_ID) -> FakeOneBot:
+        """A new connection with the same X-Self-ID, once the bot has let the old one go."""
+        deadline = time.monotonic() + timeout
+        while True:
+            onebot = self.onebot(self_id)
+            try:
+                await onebot.connect()
+                return onebot
+            except InvalidStatus:  # "Duplicate X-Self-ID": the bot has not noticed the drop yet
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
 
     def accepts_connections(self) -> bool:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

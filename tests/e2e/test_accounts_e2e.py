@@ -139,17 +139,22 @@ async def test_both_accounts_connect_at_once(accounts_bot: BotProcess, accounts)
         assert reply.text
 
 
-async def test_a_group_message_both_accounts_receive_is_answered_once(accounts) -> None:
-    first, second = accounts
-    start_a, start_b = first.mark(), second.mark()
-    queries = [unique_query() for _ in range(10)]
+async def search_through_both(first: FakeOneBot, second: FakeOneBot, queries: list[str], group_id: int) -> None:
+    """Each search, from a user of its own, reaches both accounts; then wait for the answers."""
     for n, query in enumerate(queries):
-        event = first.group_message(f"搜索 {query}", group_id=FREE_GROUP, user_id=next(_users))
+        event = first.group_message(f"搜索 {query}", group_id=group_id, user_id=next(_users))
         # The order the two copies arrive in depends on the two NapCats: either may come first.
         copies = [event, copy_for(event, ACCOUNT_B)]
         for copy in copies if n % 2 == 0 else reversed(copies):
             await (first if copy["self_id"] == ACCOUNT_A else second).send_event(copy)
     await settle(first, second)
+
+
+async def test_a_group_message_both_accounts_receive_is_answered_once(accounts) -> None:
+    first, second = accounts
+    start_a, start_b = first.mark(), second.mark()
+    queries = [unique_query() for _ in range(10)]
+    await search_through_both(first, second, queries, FREE_GROUP)
 
     calls = first.calls[start_a:] + second.calls[start_b:]
     counts = {query: len(answered(calls, query)) for query in queries}
@@ -160,12 +165,7 @@ async def test_pacing_holds_per_account_when_both_deliver_every_message(accounts
     first, second = accounts
     start_a, start_b = first.mark(), second.mark()
     queries = [unique_query() for _ in range(12)]
-    for n, query in enumerate(queries):
-        event = first.group_message(f"搜索 {query}", group_id=MEMBER_GROUP, user_id=next(_users))
-        copies = [event, copy_for(event, ACCOUNT_B)]
-        for copy in copies if n % 2 == 0 else reversed(copies):
-            await (first if copy["self_id"] == ACCOUNT_A else second).send_event(copy)
-    await settle(first, second)
+    await search_through_both(first, second, queries, MEMBER_GROUP)
 
     calls_a, calls_b = first.calls[start_a:], second.calls[start_b:]
     unanswered = [query for query in queries if not answered(calls_a + calls_b, query)]

@@ -49,7 +49,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from websockets.exceptions import InvalidStatus
 
 from wenku import codes, members, reports, texts
 from wenku.durations import parse_duration
@@ -305,20 +304,6 @@ async def search_is_answered(onebot: FakeOneBot, user: int, found: int = 2) -> N
     assert reply.text.startswith(f"「讲话」共找到 {found} 篇"), reply.text
 
 
-async def connect_again(bot: BotProcess, timeout: float = 10.0) -> FakeOneBot:
-    """A new connection with the same X-Self-ID, once the bot has let the old one go."""
-    deadline = time.monotonic() + timeout
-    while True:
-        onebot = bot.onebot()
-        try:
-            await onebot.connect()
-            return onebot
-        except InvalidStatus:  # "Duplicate X-Self-ID": the bot has not noticed the drop yet
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-
-
 # -- the module's bot (refusals and timeouts) --------------------------------------------------------
 
 SEARCHER, JOINER = 70001, 70002
@@ -502,7 +487,7 @@ async def test_a_drop_between_two_forwards_delivers_the_rest_once_after_the_reco
     await first.wait_until_answered(forward)
     await first.close()
 
-    second = await connect_again(bot)
+    second = await bot.connect_again()
     try:
         [reply] = await second.wait_for_calls(1, to_chat(MEMBER_GROUP, user), timeout=15)
         await second.assert_no_calls(QUIET)
@@ -544,7 +529,7 @@ async def test_a_drop_with_a_forward_in_flight_loses_nothing_and_does_not_hang(s
     dropped_at = time.monotonic()
     await first.close()
 
-    second = await connect_again(bot)
+    second = await bot.connect_again()
     try:
         [reply] = await second.wait_for_calls(1, to_chat(MEMBER_GROUP, user), timeout=API_TIMEOUT + 15)
         settled_after = time.monotonic() - dropped_at

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from websockets.exceptions import InvalidStatus
 
 from wenku import texts
 from wenku.store import StoredDocument
@@ -593,20 +592,6 @@ API_TIMEOUT = 3.0
 FAILED_SEND = re.compile(rf"send to group:(\d+) via {SELF_ID} failed: (\w+)")
 
 
-async def connect_again(bot: BotProcess, timeout: float = 10.0) -> FakeOneBot:
-    """A new connection with the same X-Self-ID, once the bot has let the old one go."""
-    deadline = time.monotonic() + timeout
-    while True:
-        onebot = bot.onebot()
-        try:
-            await onebot.connect()
-            return onebot
-        except InvalidStatus:  # "Duplicate X-Self-ID": the bot has not noticed the drop yet
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
-
-
 async def test_a_dropped_connection_loses_and_repeats_nothing(start_bot, files: FileServer) -> None:
     """The connection drops while announcements are queued; NapCat reconnects a second later.
 
@@ -668,7 +653,7 @@ async def test_a_dropped_connection_loses_and_repeats_nothing(start_bot, files: 
     await first.close()
     await asyncio.sleep(1.0)  # sends due meanwhile find no connection
 
-    second = await connect_again(bot)
+    second = await bot.connect_again()
     try:
         # Everything not yet received arrives, or is a send the bot gave up on (logged).
         deadline = time.monotonic() + API_TIMEOUT + 2 * len(uploads) * INTERVAL + 10

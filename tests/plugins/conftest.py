@@ -7,20 +7,9 @@ from types import ModuleType
 import nonebot
 import pytest
 from nonebot.adapters.onebot.v11 import Bot
-from plugin_support import (
-    CONTACT,
-    DAILY_FULLTEXT,
-    DOCUMENTS,
-    FREE_GROUP,
-    IMPORTED_AT,
-    MEMBER_GROUP,
-    SUPERUSER,
-    WATERMARK_SECRET,
-    Library,
-    make_store,
-)
+from plugin_support import MEMBER_SETTINGS, SUPERUSER, Library, chat_config, make_store
 
-from wenku.importer import ImportRules, import_document
+from wenku.importer import ImportRules
 from wenku.search import SearchSessions
 from wenku.store import Store
 from wenku_bot.config import Config
@@ -89,13 +78,7 @@ def install_runtime(monkeypatch: pytest.MonkeyPatch, config: Config, store: Stor
 def library(wenku_plugin, monkeypatch: pytest.MonkeyPatch):
     library = install_runtime(
         monkeypatch,
-        Config(
-            wenku_free_groups=[FREE_GROUP],
-            wenku_member_groups=[MEMBER_GROUP],
-            wenku_contact=CONTACT,
-            wenku_send_interval=0,
-            wenku_demo=False,
-        ),
+        chat_config(),
     )
     yield library
     library.store.close()
@@ -106,27 +89,10 @@ def members(wenku_members_plugin, monkeypatch: pytest.MonkeyPatch):
     """As ``library``, with both plugins loaded, a watermark secret and a daily quota of 2 full texts."""
     library = install_runtime(
         monkeypatch,
-        Config(
-            wenku_free_groups=[FREE_GROUP],
-            wenku_member_groups=[MEMBER_GROUP],
-            wenku_contact=CONTACT,
-            wenku_send_interval=0,
-            wenku_demo=False,
-            wenku_watermark_secret=WATERMARK_SECRET,
-            wenku_daily_fulltext=DAILY_FULLTEXT,
-        ),
+        chat_config(**MEMBER_SETTINGS),
     )
     yield library
     library.store.close()
-
-
-def file_library(path) -> Store:
-    """The test library in a database file (WAL, as the bot's), for what works on the file: 备份."""
-    store = Store.open(path)
-    for name, text in DOCUMENTS:
-        outcome = import_document(store, name, text.encode("utf-8"), now=IMPORTED_AT, rules=ImportRules())
-        assert outcome.status == "imported", outcome
-    return store
 
 
 @pytest.fixture
@@ -136,17 +102,8 @@ def reports(wenku_reports_plugin, monkeypatch: pytest.MonkeyPatch, tmp_path):
     database = tmp_path / "data" / "wenku.db"
     library = install_runtime(
         monkeypatch,
-        Config(
-            wenku_db=database,
-            wenku_free_groups=[FREE_GROUP],
-            wenku_member_groups=[MEMBER_GROUP],
-            wenku_contact=CONTACT,
-            wenku_send_interval=0,
-            wenku_demo=False,
-            wenku_watermark_secret=WATERMARK_SECRET,
-            wenku_daily_fulltext=DAILY_FULLTEXT,
-        ),
-        store=file_library(database),
+        chat_config(wenku_db=database, **MEMBER_SETTINGS),
+        store=make_store(database),
     )
     yield library
     library.store.close()

@@ -20,6 +20,7 @@ from nonebot.adapters.onebot.v11.event import Sender
 
 from wenku.importer import ImportRules, import_document
 from wenku.store import Store
+from wenku_bot.config import Config
 
 if TYPE_CHECKING:
     # wenku_bot.runtime needs an initialised NoneBot, which NoneBug starts only after collection.
@@ -118,8 +119,25 @@ class Library:
         return bot
 
 
-def make_store() -> Store:
-    store = Store.memory()
+#: What the tests of full texts add to chat_config: a watermark secret and a daily quota.
+MEMBER_SETTINGS = {"wenku_watermark_secret": WATERMARK_SECRET, "wenku_daily_fulltext": DAILY_FULLTEXT}
+
+
+def chat_config(**changes) -> Config:
+    """The groups, contact and unpaced sends every plugin test runs with, and ``changes``."""
+    settings = {
+        "wenku_free_groups": [FREE_GROUP],
+        "wenku_member_groups": [MEMBER_GROUP],
+        "wenku_contact": CONTACT,
+        "wenku_send_interval": 0,
+        "wenku_demo": False,
+    }
+    return Config(**(settings | changes))
+
+
+def make_store(path=None) -> Store:
+    """The test library: in memory, or in a database file (WAL, as the bot's) for what works on the file."""
+    store = Store.open(path) if path is not None else Store.memory()
     for name, text in DOCUMENTS:
         outcome = import_document(store, name, text.encode("utf-8"), now=IMPORTED_AT, rules=ImportRules())
         assert outcome.status == "imported", outcome

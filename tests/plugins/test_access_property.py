@@ -72,6 +72,7 @@ from plugin_support import (
     SUPERUSER,
     WATERMARK_SECRET,
     Library,
+    chat_config,
     group_message,
     join_request,
     member_joined,
@@ -968,16 +969,7 @@ class World:
 
 
 def access_config() -> Config:
-    return Config(
-        wenku_free_groups=[FREE_GROUP],
-        wenku_member_groups=[MEMBER_GROUP],
-        wenku_admins=[SECOND_ADMIN],
-        wenku_contact=CONTACT,
-        wenku_send_interval=0,
-        wenku_demo=False,
-        wenku_watermark_secret=WATERMARK_SECRET,
-        wenku_daily_fulltext=DAILY_LIMIT,
-    )
+    return chat_config(wenku_admins=[SECOND_ADMIN], wenku_watermark_secret=WATERMARK_SECRET, wenku_daily_fulltext=DAILY_LIMIT)
 
 
 async def run_steps(app: App, plugins: tuple, logged_errors: list, steps) -> None:

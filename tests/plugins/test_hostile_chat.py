@@ -51,17 +51,17 @@ from nonebot.adapters.onebot.v11.event import File
 from nonebug import App
 from plugin_support import (
     BOT_ID,
-    CONTACT,
-    DAILY_FULLTEXT,
     DOCUMENTS,
     FREE_GROUP,
     MEMBER_GROUP,
+    MEMBER_SETTINGS,
     OTHER_GROUP,
     SUPERUSER,
     VISITOR,
-    WATERMARK_SECRET,
     Chat,
     Library,
+    chat_config,
+    make_store,
     private_event,
 )
 
@@ -69,7 +69,6 @@ from wenku import codes, texts
 from wenku.durations import parse_duration
 from wenku.members import extend
 from wenku.store import Store
-from wenku_bot.config import Config
 
 ADMIN = SUPERUSER
 MEMBER_QQ = 30002
@@ -214,27 +213,15 @@ class Hostile:
         return self.library.store
 
 
-def hostile_config(database: Path, **changes) -> Config:
-    return Config(
-        wenku_db=database,
-        wenku_free_groups=[FREE_GROUP],
-        wenku_member_groups=[MEMBER_GROUP],
-        wenku_contact=CONTACT,
-        wenku_send_interval=0,
-        wenku_demo=False,
-        wenku_watermark_secret=WATERMARK_SECRET,
-        wenku_daily_fulltext=DAILY_FULLTEXT,
-        **changes,
-    )
-
-
 def open_hostile(monkeypatch: pytest.MonkeyPatch, folder: Path, logged_errors: list, **changes) -> Hostile:
     """The test library in a database file (imports and 备份 work on the file), a member, a banned
     number, two unused codes and an open report, so that every list has something in it."""
-    from conftest import file_library, install_runtime
+    from conftest import install_runtime
 
     database = folder / "data" / "wenku.db"
-    library = install_runtime(monkeypatch, hostile_config(database, **changes), store=file_library(database))
+    library = install_runtime(
+        monkeypatch, chat_config(**(MEMBER_SETTINGS | {"wenku_db": database} | changes)), store=make_store(database)
+    )
     qq = RecordingQQ()
     library.bots[BOT_ID] = qq
     store = library.store

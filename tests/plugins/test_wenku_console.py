@@ -13,13 +13,12 @@ import httpx
 import nonebot
 import pytest
 from nonebug import App
-from plugin_support import BOT_ID, CONTACT, FREE_GROUP, MEMBER_GROUP, WATERMARK_SECRET, text_message
+from plugin_support import BOT_ID, MEMBER_GROUP, WATERMARK_SECRET, chat_config, text_message
 from starlette.routing import Mount
 
 from wenku import texts
 from wenku.passwords import hash_password
 from wenku.store import Store
-from wenku_bot.config import Config
 
 PASSWORD = "a-long-enough-password"
 REPORTER = 30001
@@ -40,16 +39,7 @@ def console_runtime(wenku_console_plugin, monkeypatch: pytest.MonkeyPatch, tmp_p
 
     def install(password: str):
         database = tmp_path / "data" / "wenku.db"
-        config = Config(
-            wenku_db=database,
-            wenku_free_groups=[FREE_GROUP],
-            wenku_member_groups=[MEMBER_GROUP],
-            wenku_contact=CONTACT,
-            wenku_send_interval=0,
-            wenku_demo=False,
-            wenku_watermark_secret=WATERMARK_SECRET,
-            wenku_admin_password=password,
-        )
+        config = chat_config(wenku_db=database, wenku_watermark_secret=WATERMARK_SECRET, wenku_admin_password=password)
         return install_runtime(monkeypatch, config, Store.open(database))
 
     yield install

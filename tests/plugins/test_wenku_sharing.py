@@ -29,7 +29,6 @@ from plugin_support import (
     DOCUMENTS,
     FREE,
     FREE_GROUP,
-    IMPORTED_AT,
     MEMBER,
     MEMBER_GROUP,
     OTHER_GROUP,
@@ -37,6 +36,7 @@ from plugin_support import (
     VISITOR,
     Chat,
     Library,
+    chat_config,
     make_store,
     private_event,
     text_message,
@@ -48,7 +48,6 @@ from wenku.importer import ImportOutcome, ImportRules, import_document
 from wenku.search import SearchSessions, result_page, search
 from wenku.sharing import Notice
 from wenku.store import Store, StoredDocument
-from wenku_bot.config import Config
 from wenku_bot.outbox import Outbox
 
 #: The bot's clock in these tests: Monday 2024-05-06, 12:00 in Asia/Shanghai.
@@ -130,24 +129,6 @@ def files() -> Iterator[Files]:
 # -- the runtime, the clock, the background tasks ---------------------------------------------------------
 
 
-def sharing_config(**changes) -> dict:
-    return dict(
-        wenku_free_groups=[FREE_GROUP],
-        wenku_member_groups=[MEMBER_GROUP],
-        wenku_contact=CONTACT,
-        wenku_send_interval=0,
-        wenku_demo=False,
-    ) | changes
-
-
-def file_store(path) -> Store:
-    store = Store.open(path)
-    for name, text in DOCUMENTS:
-        outcome = import_document(store, name, text.encode("utf-8"), now=IMPORTED_AT, rules=ImportRules())
-        assert outcome.status == "imported", outcome
-    return store
-
-
 def open_library(monkeypatch: pytest.MonkeyPatch, path, **config) -> Library:
     """A runtime around the test library in a database file, installed as the one the plugins see.
 
@@ -161,8 +142,8 @@ def open_library(monkeypatch: pytest.MonkeyPatch, path, **config) -> Library:
 
     bots: dict = {}
     runtime = Runtime(
-        config=Config(wenku_db=path, **sharing_config(**config)),
-        store=file_store(path),
+        config=chat_config(wenku_db=path, **config),
+        store=make_store(path),
         outbox=Outbox(0, reconnect_wait=0, bots=lambda: bots),
         sessions=SearchSessions(),
         rules=ImportRules(),

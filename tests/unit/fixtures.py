@@ -1,5 +1,7 @@
 """Documents written for the tests, in the shape the business distributes them."""
 
+import io
+
 HEADER = """仅供学习 禁止外传
 酷乐文行
 自建平台、实时分享
@@ -42,3 +44,19 @@ SAFETY_BODY = """同志们：
 这次大检查要覆盖矿山、危险化学品、建筑施工、道路交通等重点行业领域，不留死角。
 对检查发现的隐患要建立台账，明确整改责任人和整改时限，做到闭环管理。
 对工会组织参与安全监督要给予支持，发挥职工群众的监督作用。"""
+
+
+def pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of ``objects`` (numbered from 1, the first the catalog) with a correct cross-reference table."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()

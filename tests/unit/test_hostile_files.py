@@ -38,6 +38,7 @@ from wenku.importer import import_document
 from wenku.readers import MAX_DOCX_INFLATED, MAX_DOCX_TAGS, read_text
 
 from .conftest import NOW
+from .fixtures import pdf_file
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -270,22 +271,6 @@ def test_an_external_entity_in_a_docx_is_not_read_from_disk(tmp_path: Path):
 # -- malformed .pdf ---------------------------------------------------------------------------------------
 
 
-def pdf(objects: list[bytes]) -> bytes:
-    """A PDF of ``objects`` (numbered from 1, the first the catalog) with a correct cross-reference table."""
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
-
-
 CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
 ONE_PAGE = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
 PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"
@@ -297,7 +282,7 @@ def content(stream: bytes, *, flate: bool = False) -> bytes:
 
 
 def text_pdf(stream: bytes, *, flate: bool = False) -> bytes:
-    return pdf([CATALOG, ONE_PAGE, PAGE, content(stream, flate=flate), FONT])
+    return pdf_file([CATALOG, ONE_PAGE, PAGE, content(stream, flate=flate), FONT])
 
 
 def encrypted_pdf() -> bytes:
@@ -323,11 +308,11 @@ def spaces_flate_bomb(size: int) -> bytes:
     [
         (b"%PDF-1.4\n" + bytes(range(256)) * 40, "PDF 文件损坏：PdfStreamError"),
         (text_pdf(b"BT /F1 12 Tf 20 200 Td (Union work report) Tj ET")[:300], "PDF 文件损坏：PdfStreamError"),
-        (pdf([CATALOG, b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"]), "PDF 文件损坏：PdfReadError"),  # its own child
-        (pdf([b"<< /Type /Catalog /Pages 2 0 R /Nest " + b"[" * 20_000 + b"]" * 20_000 + b" >>", ONE_PAGE]), "PDF 文件损坏：PdfReadError"),
+        (pdf_file([CATALOG, b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"]), "PDF 文件损坏：PdfReadError"),  # its own child
+        (pdf_file([b"<< /Type /Catalog /Pages 2 0 R /Nest " + b"[" * 20_000 + b"]" * 20_000 + b" >>", ONE_PAGE]), "PDF 文件损坏：PdfReadError"),
         (b"%PDF-1.4\ntrailer\n<< /Size 1 >>\n%%EOF\n", "PDF 文件损坏：PdfReadError"),
         (encrypted_pdf(), "PDF 已加密，无法读取"),
-        (pdf([CATALOG, b"<< /Type /Pages /Kids [3 0 R 3 0 R 3 0 R] /Count 999999999 >>", PAGE, content(b""), FONT]), "PDF 中没有可提取的文字（可能是扫描件）"),
+        (pdf_file([CATALOG, b"<< /Type /Pages /Kids [3 0 R 3 0 R 3 0 R] /Count 999999999 >>", PAGE, content(b""), FONT]), "PDF 中没有可提取的文字（可能是扫描件）"),
         (text_pdf(b"[CQ:at,qq=all] (((( BT ET ET BT"), "PDF 中没有可提取的文字（可能是扫描件）"),
     ],
     ids=["garbage", "truncated", "cyclic-page-tree", "deep-nesting", "no-root", "encrypted", "lying-page-count", "broken-operators"],

@@ -6,6 +6,8 @@ import pytest
 from wenku.errors import UnreadableFile
 from wenku.readers import read_text
 
+from .fixtures import pdf_file
+
 TEXT = "在全市工会工作会议上的讲话\n同志们：\n今天召开会议。"
 
 
@@ -45,18 +47,7 @@ def _pdf(content_stream: bytes | None) -> bytes:
     stream = content_stream or b""
     objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return pdf_file(objects)
 
 
 def test_pdf_text_is_extracted():
